@@ -1,0 +1,140 @@
+"""Weak form of ohmic conduction with Butler–Volmer and counter boundaries (physics.md §2).
+
+Strong form, on the SE (and interlayer) domain Ω with outward normal n:
+
+    ∇·(σ ∇φ) = 0             in Ω,          i = −σ ∇φ
+    i·n = −i_ct(η), η = −φ   on Γa (anode)
+    i·n = −i_app             on Γc (galvanostatic), or φ = V_app (potentiostatic)
+    i·n = 0                  on pore walls and sides
+
+Weak form: find φ such that for all v
+
+    F(φ; v) = ∫_Ω σ ∇φ·∇v dx − ∫_Γc i_app v ds − ∫_Γa i_ct(−φ) v ds = 0.
+
+Testing with v = 1 gives the charge balance ∫_Γa (−i_ct) ds = i_app |Γc| exactly
+at a converged solution.  The Jacobian adds ∫_Γa (d i_ct/dη) δφ v ds ≥ 0 to the
+stiffness, so it is symmetric positive definite: CG with GAMG applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import dolfinx
+import numpy as np
+import ufl
+from dolfinx.fem import Constant, Function
+
+from fem.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope
+from meshes import tags
+
+
+@dataclass(frozen=True)
+class CounterCondition:
+    """Galvanostatic (``value`` = i_app [A/m²], entering the SE) or
+    potentiostatic (``value`` = V_app [V] vs the Na metal)."""
+
+    mode: Literal["galvanostatic", "potentiostatic"]
+    value: float
+
+
+def conductivity_field(
+    mesh: dolfinx.mesh.Mesh, cell_tags: dolfinx.mesh.MeshTags, sigma_by_tag: dict[int, float]
+) -> Function:
+    """Piecewise-constant σ [S/m] from the cell tags; every cell must be covered."""
+    Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
+    sigma = Function(Q, name="conductivity")
+    sigma.x.array[:] = np.nan
+    for tag, value in sigma_by_tag.items():
+        cells = cell_tags.find(tag)
+        sigma.x.array[Q.dofmap.list[cells].ravel()] = value
+    num_owned = mesh.topology.index_map(mesh.topology.dim).size_local
+    missing = np.isnan(sigma.x.array[Q.dofmap.list[:num_owned].ravel()])
+    if mesh.comm.allreduce(int(missing.sum())):
+        raise ValueError(
+            "some cells carry no conductivity: the mesh has subdomains without a material "
+            f"(known tags {sorted(sigma_by_tag)})"
+        )
+    sigma.x.scatter_forward()
+    return sigma
+
+
+@dataclass
+class InterfaceProblem:
+    """The pieces of one steady problem: unknown, forms, boundary conditions and the
+    constants that continuation and parameter changes update in place."""
+
+    phi: Function
+    residual: ufl.Form
+    jacobian: ufl.Form
+    linearised: tuple[ufl.Form, ufl.Form]  #: (a, L) of the problem with R_ct kinetics
+    bcs: list[dolfinx.fem.DirichletBC]
+    load: Constant  #: i_app [A/m²] or V_app [V], scaled by continuation
+    counter: CounterCondition
+    kinetics: Kinetics
+    sigma: Function
+    facet_tags: dolfinx.mesh.MeshTags
+    ds: ufl.Measure
+    charge_transfer_current: ufl.core.expr.Expr  #: i_ct(η = −φ) [A/m²], anodic positive
+    constants: dict[str, Constant] = field(default_factory=dict)
+
+    def set_load_fraction(self, fraction: float) -> None:
+        """Scale the applied current or voltage to ``fraction`` of its target."""
+        # the potentiostatic Dirichlet condition holds this same constant
+        self.load.value = fraction * self.counter.value
+
+
+def interface_problem(
+    V: dolfinx.fem.FunctionSpace,
+    sigma: Function,
+    facet_tags: dolfinx.mesh.MeshTags,
+    kinetics: Kinetics,
+    counter: CounterCondition,
+) -> InterfaceProblem:
+    """Assemble the UFL forms of the steady problem on the space ``V``."""
+    mesh = V.mesh
+    phi = Function(V, name="potential")
+    v = ufl.TestFunction(V)
+    ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
+    c = {
+        "i0": Constant(mesh, kinetics.effective_exchange_current),
+        "alpha_a_f": Constant(mesh, kinetics.alpha_a * kinetics.f),
+        "alpha_c_f": Constant(mesh, kinetics.alpha_c * kinetics.f),
+        "slope": Constant(mesh, butler_volmer_slope(kinetics)),
+    }
+    load = Constant(mesh, float(counter.value))
+    eta = -phi
+    i_ct = butler_volmer_current(eta, c["i0"], c["alpha_a_f"], c["alpha_c_f"], exp=ufl.exp)
+    F = ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx - i_ct * v * ds(tags.ANODE)
+
+    u = ufl.TrialFunction(V)
+    # i_ct ≈ slope · η = −slope · φ: a Robin condition with R_ct
+    a = ufl.inner(sigma * ufl.grad(u), ufl.grad(v)) * ufl.dx + c["slope"] * u * v * ds(tags.ANODE)
+    zero = Constant(mesh, 0.0)
+    bcs: list[dolfinx.fem.DirichletBC] = []
+    if counter.mode == "galvanostatic":
+        F = F - load * v * ds(tags.COUNTER)
+        L = load * v * ds(tags.COUNTER)
+    elif counter.mode == "potentiostatic":
+        fdim = mesh.topology.dim - 1
+        dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facet_tags.find(tags.COUNTER))
+        bcs = [dolfinx.fem.dirichletbc(load, dofs, V)]
+        L = zero * v * ufl.dx
+    else:
+        raise ValueError(f"operation.mode must be galvanostatic or potentiostatic, got {counter.mode!r}")
+    return InterfaceProblem(
+        phi=phi,
+        residual=F,
+        jacobian=ufl.derivative(F, phi, u),
+        linearised=(a, L),
+        bcs=bcs,
+        load=load,
+        counter=counter,
+        kinetics=kinetics,
+        sigma=sigma,
+        facet_tags=facet_tags,
+        ds=ds,
+        charge_transfer_current=i_ct,
+        constants=c,
+    )

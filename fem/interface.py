@@ -1,0 +1,240 @@
+"""Interface profile and homogeneity metrics of the plating current (physics.md §4).
+
+Integrals are assembled over the anode facets Γa with the problem's own
+quadrature; extrema are taken over the degrees of freedom on Γa.  With
+i_dep = −i_ct the plating current density [A/m²]:
+
+    mean  ī  = ∫_Γa i_dep ds / |Γa|
+    CV       = sqrt(∫_Γa (i_dep − ī)² ds / |Γa|) / ī           (area-weighted)
+    share    = |{i_dep > 2 ī}| / |Γa|
+    balance  = |∫_Γa i_dep ds − I_c| / I_c,  I_c = ∫_Ω σ ∇φ·∇w dx
+
+where w is 1 at the counter-side DOFs and 0 elsewhere, so I_c is the
+variationally consistent current through Γc (for a galvanostatic run it equals
+i_app |Γc| at convergence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dolfinx
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from fem.conduction import InterfaceProblem
+from fem.kinetics import Kinetics
+from meshes import tags
+
+
+def _integral(expr, measure, comm) -> float:
+    return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * measure)), op=MPI.SUM)
+
+
+def _owned(entities: np.ndarray, imap) -> np.ndarray:
+    return entities[entities < imap.size_local]
+
+
+def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str, np.ndarray]]) -> dict:
+    """Homogeneity and cell-level numbers of a solved problem (SI units)."""
+    phi = problem.phi
+    V = phi.function_space
+    mesh = V.mesh
+    comm = mesh.comm
+    ds = problem.ds
+    one = dolfinx.fem.Constant(mesh, 1.0)
+    i_dep = -problem.charge_transfer_current
+
+    area_a = _integral(one, ds(tags.ANODE), comm)
+    area_c = _integral(one, ds(tags.COUNTER), comm)
+    area_p = _integral(one, ds(tags.PORE), comm)
+    total = _integral(i_dep, ds(tags.ANODE), comm)
+    mean = total / area_a
+    mean_c = dolfinx.fem.Constant(mesh, mean)
+    variance = _integral((i_dep - mean_c) ** 2, ds(tags.ANODE), comm) / area_a
+    share = _integral(ufl.conditional(ufl.gt(i_dep, 2 * mean_c), 1.0, 0.0), ds(tags.ANODE), comm) / area_a
+    eta_mean = _integral(-phi, ds(tags.ANODE), comm) / area_a
+    phi_counter = _integral(phi, ds(tags.COUNTER), comm) / area_c
+
+    # variationally consistent current through the counter side
+    fdim = mesh.topology.dim - 1
+    w = dolfinx.fem.Function(V)
+    w.x.array[dolfinx.fem.locate_dofs_topological(V, fdim, problem.facet_tags.find(tags.COUNTER))] = 1.0
+    counter_current = _integral(
+        ufl.inner(problem.sigma * ufl.grad(phi), ufl.grad(w)), ufl.dx(domain=mesh), comm
+    )
+
+    # extrema over the DOFs on Γa
+    k = problem.kinetics
+    facets = problem.facet_tags.find(tags.ANODE)
+    dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facets)
+    dofs = dofs[dofs < V.dofmap.index_map.size_local]
+    local_i = -k.current(-phi.x.array[dofs])
+    i_max = comm.allreduce(float(local_i.max()) if local_i.size else -np.inf, op=MPI.MAX)
+    i_min = comm.allreduce(float(local_i.min()) if local_i.size else np.inf, op=MPI.MIN)
+
+    features = []
+    coords = V.tabulate_dof_coordinates()[dofs]
+    for name, point in feature_points:
+        d = np.linalg.norm(coords - point, axis=1) if dofs.size else np.array([np.inf])
+        j = int(np.argmin(d))
+        candidates = comm.allgather((float(d[j]), float(local_i[j]) if dofs.size else np.nan))
+        dist, value = min(candidates)
+        features.append(
+            {"name": name, "point_m": [float(c) for c in point], "distance_to_dof_m": dist,
+             "plating_current_A_per_m2": value, "ratio_to_mean": value / mean}
+        )  # fmt: skip
+
+    applied = problem.counter.value * area_c if problem.counter.mode == "galvanostatic" else counter_current
+    return {
+        "anode_area": area_a,
+        "counter_area": area_c,
+        "pore_area": area_p,
+        "total_plating_current": total,
+        "counter_current": counter_current,
+        "applied_current": applied,
+        "charge_balance_error": abs(total - applied) / abs(applied),
+        "mean_plating_current_density": mean,
+        "max_over_mean": i_max / mean,
+        "min_over_mean": i_min / mean,
+        "max_plating_current_density": i_max,
+        "min_plating_current_density": i_min,
+        "coefficient_of_variation": float(np.sqrt(max(variance, 0.0))) / mean,
+        "share_above_twice_mean": share,
+        "mean_overpotential": eta_mean,
+        "counter_potential": phi_counter,
+        "ohmic_drop": phi_counter - (-eta_mean),
+        "features": features,
+    }
+
+
+@dataclass
+class InterfaceTrace:
+    """The interface line (2D: Γa ∪ Γv; 3D: its intersection with the plane y = 0)
+    as an ordered list of mesh vertices, known on every rank.
+
+    ``points`` [m], ``arc_length`` [m] and ``on_anode`` (False on pore walls) are
+    ordered from the left edge to the right; each rank keeps which of its P1 DOFs
+    give which position, so :meth:`values` gathers a P1 function along the line.
+    """
+
+    points: np.ndarray
+    arc_length: np.ndarray
+    on_anode: np.ndarray
+    _positions: np.ndarray
+    _dofs: np.ndarray
+    _comm: MPI.Comm
+
+    def values(self, u1: dolfinx.fem.Function) -> np.ndarray:
+        """Nodal values of a P1 function along the trace (same array on every rank)."""
+        out = np.full(len(self.points), np.nan)
+        local = (self._positions, u1.x.array[self._dofs])
+        for pos, val in self._comm.allgather(local):
+            out[pos] = val
+        return out
+
+
+def _vertex_to_dof(V1: dolfinx.fem.FunctionSpace) -> np.ndarray:
+    """Map mesh vertex → P1 DOF (cell vertices and P1 cell DOFs share the reference order)."""
+    mesh = V1.mesh
+    tdim = mesh.topology.dim
+    mesh.topology.create_connectivity(tdim, 0)
+    c2v = mesh.topology.connectivity(tdim, 0)
+    num_vertices = mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts
+    v2d = np.empty(num_vertices, dtype=np.int32)
+    v2d[c2v.array] = V1.dofmap.list.ravel()
+    return v2d
+
+
+def interface_trace(V1: dolfinx.fem.FunctionSpace, facet_tags: dolfinx.mesh.MeshTags) -> InterfaceTrace:
+    """Build the ordered interface line from the anode and pore facets."""
+    mesh = V1.mesh
+    comm = mesh.comm
+    tdim = mesh.topology.dim
+    mesh.topology.create_entities(1)
+    mesh.topology.create_connectivity(1, 0)
+    e2v = mesh.topology.connectivity(1, 0)
+    x = mesh.geometry.x
+    mesh.topology.create_connectivity(0, tdim)
+    vertex_nodes = dolfinx.mesh.entities_to_geometry(
+        mesh, 0, np.arange(mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts, dtype=np.int32)
+    ).ravel()
+    segs, kinds = [], []
+    for tag, is_anode in ((tags.ANODE, True), (tags.PORE, False)):
+        facets = facet_tags.find(tag)
+        if tdim == 2:
+            edges = facets
+        else:
+            mesh.topology.create_connectivity(tdim - 1, 1)
+            f2e = mesh.topology.connectivity(tdim - 1, 1)
+            edges = np.unique(np.concatenate([f2e.links(f) for f in facets])) if len(facets) else np.empty(0, np.int32)
+            if len(edges):
+                ev = e2v.array.reshape(-1, 2)[edges]
+                on_plane = np.all(np.abs(x[vertex_nodes[ev], 1]) < 1e-9 * np.ptp(x[:, 0]), axis=1)
+                edges = edges[on_plane]
+        edges = _owned(np.asarray(edges, dtype=np.int32), mesh.topology.index_map(1))
+        segs.append(e2v.array.reshape(-1, 2)[edges])
+        kinds.append(np.full(len(edges), is_anode))
+    seg_v = np.concatenate(segs)
+    seg_anode = np.concatenate(kinds)
+    v2d = _vertex_to_dof(V1)
+    local_pts = x[vertex_nodes[seg_v.ravel()]].reshape(-1, 2, 3)
+
+    gathered = comm.gather((local_pts, seg_anode), root=0)
+    ordered = None
+    if comm.rank == 0:
+        ordered = _order_chain(np.concatenate([g[0] for g in gathered]), np.concatenate([g[1] for g in gathered]))
+    points, s, on_anode = comm.bcast(ordered, root=0)
+
+    index = {tuple(p): k for k, p in enumerate(points)}
+    uniq = np.unique(seg_v.ravel())
+    pos = np.array([index[tuple(x[vertex_nodes[v]])] for v in uniq], dtype=np.int64)
+    return InterfaceTrace(points, s, on_anode, pos, v2d[uniq], comm)
+
+
+def _order_chain(seg_pts: np.ndarray, seg_anode: np.ndarray):
+    """Walk the segments into lines ordered by x; a vertex is 'on the anode' if any
+    anode segment touches it."""
+    keys: dict[tuple, int] = {}
+    coords, anode = [], []
+    adjacency: dict[int, set[int]] = {}
+    for (a, b), is_anode in zip(seg_pts, seg_anode, strict=True):
+        ids = []
+        for p in (a, b):
+            key = tuple(p)
+            if key not in keys:
+                keys[key] = len(coords)
+                coords.append(p)
+                anode.append(False)
+            ids.append(keys[key])
+            anode[keys[key]] |= bool(is_anode)
+        adjacency.setdefault(ids[0], set()).add(ids[1])
+        adjacency.setdefault(ids[1], set()).add(ids[0])
+    coords_a = np.array(coords)
+    unvisited = set(range(len(coords)))
+    order: list[int] = []
+    while unvisited:
+        ends = [n for n in unvisited if len(adjacency[n] & unvisited) <= 1]
+        start = min(ends or unvisited, key=lambda n: coords_a[n, 0])
+        node = start
+        while node is not None:
+            order.append(node)
+            unvisited.discard(node)
+            nxt = [n for n in adjacency[node] if n in unvisited]
+            node = min(nxt, key=lambda n: coords_a[n, 0]) if nxt else None
+    pts = coords_a[order]
+    steps = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    # a jump between separate pieces does not add arc length
+    connected = np.array([order[k + 1] in adjacency[order[k]] for k in range(len(order) - 1)], bool)
+    steps = np.where(connected, steps, 0.0)
+    s = np.concatenate([[0.0], np.cumsum(steps)])
+    return pts, s, np.array(anode)[order]
+
+
+def plating_profile(trace: InterfaceTrace, phi1: dolfinx.fem.Function, kinetics: Kinetics):
+    """(i_dep [A/m²], η [V]) along the trace; i_dep = 0 and η = NaN on pore walls."""
+    phi_vals = trace.values(phi1)
+    eta = -phi_vals
+    i_dep = np.where(trace.on_anode, -kinetics.current(eta), 0.0)
+    return i_dep, np.where(trace.on_anode, eta, np.nan)

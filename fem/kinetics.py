@@ -1,0 +1,94 @@
+"""Butler–Volmer charge transfer at the SE/anode interface (physics.md §2).
+
+    i_ct = i0 · exp((1 − αa) V_Na ΔP / RT) · [exp(αa F η / RT) − exp(−αc F η / RT)]   [A/m²]
+    η    = φ_metal − φ − U0 = −φ      (φ_metal = 0, U0 = 0 for Na on Na)
+
+i_ct is anodic-positive: plating means η < 0 and i_ct < 0, and the plating
+current density reported everywhere is i_dep = −i_ct.
+
+:func:`butler_volmer_current` is the one place this law is written; it takes
+the exponential as an argument so that the solver (UFL), the post-processing
+(NumPy) and the closed-form references all evaluate the same expression.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from fem.constants import FARADAY, GAS_CONSTANT, NA_MOLAR_VOLUME, ROOM_TEMPERATURE
+
+
+@dataclass(frozen=True)
+class Kinetics:
+    """Butler–Volmer parameters: i0 [A/m²], αa, αc [-], T [K], ΔP [Pa]."""
+
+    exchange_current_density: float
+    alpha_a: float = 0.5
+    alpha_c: float = 0.5
+    temperature: float = ROOM_TEMPERATURE
+    pressure: float = 0.0
+
+    @property
+    def f(self) -> float:
+        """F / RT [1/V]."""
+        return FARADAY / (GAS_CONSTANT * self.temperature)
+
+    @property
+    def pressure_factor(self) -> float:
+        """exp((1 − αa) V_Na ΔP / RT) [-]."""
+        return math.exp(
+            (1.0 - self.alpha_a) * NA_MOLAR_VOLUME * self.pressure / (GAS_CONSTANT * self.temperature)
+        )
+
+    @property
+    def effective_exchange_current(self) -> float:
+        """i0 times the pressure factor [A/m²]."""
+        return self.exchange_current_density * self.pressure_factor
+
+    def current(self, eta):
+        """i_ct(η) [A/m²] for a float or an array of overpotentials [V]."""
+        return butler_volmer_current(
+            eta, self.effective_exchange_current, self.alpha_a * self.f, self.alpha_c * self.f
+        )
+
+
+def butler_volmer_current(eta, i0, alpha_a_f, alpha_c_f, exp: Callable = np.exp):
+    """Charge-transfer current density i_ct(η) = i0 [exp(αa f η) − exp(−αc f η)] [A/m²].
+
+    ``i0`` includes the pressure factor, ``alpha_a_f`` = αa F/RT and ``alpha_c_f`` =
+    αc F/RT [1/V].  ``exp`` is ``numpy.exp`` for numbers and arrays or ``ufl.exp``
+    for forms, whose coefficients may then be UFL constants."""
+    return i0 * (exp(alpha_a_f * eta) - exp(-alpha_c_f * eta))
+
+
+def butler_volmer_slope(k: Kinetics) -> float:
+    """d i_ct / dη at η = 0: i0 (αa + αc) F / RT [S/m²]."""
+    return k.effective_exchange_current * (k.alpha_a + k.alpha_c) * k.f
+
+
+def charge_transfer_resistance(k: Kinetics) -> float:
+    """R_ct = RT / (F i0 (αa + αc)) [Ω m²], the linearised kinetics."""
+    return 1.0 / butler_volmer_slope(k)
+
+
+def wagner_length(conductivity: float, k: Kinetics) -> float:
+    """ℓ_W = σ R_ct [m]."""
+    return conductivity * charge_transfer_resistance(k)
+
+
+def overpotential_for_current(i_ct: float, k: Kinetics) -> float:
+    """Inverse Butler–Volmer: η such that i_ct(η) = ``i_ct`` [V].
+
+    For αa = αc = α the closed form is η = asinh(i_ct / (2 i0)) / (α F/RT);
+    otherwise the monotone law is solved by bracketing (Brent)."""
+    i0 = k.effective_exchange_current
+    if math.isclose(k.alpha_a, k.alpha_c):
+        return math.asinh(i_ct / (2.0 * i0)) / (k.alpha_a * k.f)
+    # i_ct(η) is increasing; bracket from the Tafel asymptotes
+    bound = (abs(math.log(abs(i_ct) / i0 + 1.0)) + 1.0) / (min(k.alpha_a, k.alpha_c) * k.f)
+    return brentq(lambda e: k.current(e) - i_ct, -bound, bound, xtol=1e-15, rtol=1e-14)

@@ -1,0 +1,158 @@
+"""Solid electrolytes from the seed papers, with their sources.
+
+Every value states where it comes from.  ``seed 00N`` refers to the papers in
+``shared/seeds/`` (see ``docs/materials.md``); values marked *assumed* are not in
+the seeds and are labelled as such.
+
+Temperature dependence (where an activation energy E_a is known) follows the
+Arrhenius law of an ionic conductor, σ T = A exp(−E_a / k_B T), i.e.
+
+    σ(T) = σ_ref · (T_ref / T) · exp(−E_a / k_B · (1/T − 1/T_ref))      [S/m]
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+
+from fem.constants import BOLTZMANN_EV, ROOM_TEMPERATURE
+
+MS_PER_CM = 0.1  #: 1 mS/cm in S/m
+
+
+class MaterialError(ValueError):
+    """Unknown material, or a temperature the data cannot reach."""
+
+
+@dataclass(frozen=True)
+class Electrolyte:
+    """A solid Na⁺ electrolyte: σ_ref [S/m] at T_ref [K], optional E_a [eV]."""
+
+    name: str
+    formula: str
+    conductivity_ref: float
+    temperature_ref: float
+    source: str
+    activation_energy: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def conductivity(self, temperature: float) -> float:
+        """σ(T) [S/m] by the Arrhenius law above; at T_ref without E_a."""
+        if self.activation_energy is None:
+            if abs(temperature - self.temperature_ref) > 0.5:
+                raise MaterialError(
+                    f"material {self.name!r} has no activation energy in the library, so its "
+                    f"conductivity is known only at {self.temperature_ref:.2f} K; give "
+                    "'conductivity' for this electrolyte or set kinetics.temperature to that value"
+                )
+            return self.conductivity_ref
+        ea_over_k = self.activation_energy / BOLTZMANN_EV
+        return (
+            self.conductivity_ref
+            * (self.temperature_ref / temperature)
+            * math.exp(-ea_over_k * (1.0 / temperature - 1.0 / self.temperature_ref))
+        )
+
+
+def _nzsp_activation_energy() -> float:
+    """E_a of Na3Zr2Si2PO12 from the two near-room values of seed 002 (0.67 mS/cm at
+    25 °C, 1.2 mS/cm at 60 °C) in the σT Arrhenius form: a derived number."""
+    t1, t2 = 298.15, 333.15
+    return BOLTZMANN_EV * math.log(1.2 * t2 / (0.67 * t1)) / (1 / t1 - 1 / t2)
+
+
+LIBRARY: dict[str, Electrolyte] = {
+    e.name: e
+    for e in (
+        Electrolyte(
+            "NAS",
+            "Na3SbS4",
+            0.9 * MS_PER_CM,
+            ROOM_TEMPERATURE,
+            "seed 003 (Na3SbS4 vs Na3PS4), Table 1",
+            notes=(
+                "G/B = 0.19 (ductile), seed 003",
+                "electrochemical window 1.83-1.9 V, seed 003",
+                "forms a passivating Na2S/Na3Sb interlayer against Na, seed 003",
+                "T_ref: room temperature assumed 25 C",
+            ),
+        ),
+        Electrolyte(
+            "NPS",
+            "Na3PS4",
+            0.1 * MS_PER_CM,
+            ROOM_TEMPERATURE,
+            "seed 003 (Na3SbS4 vs Na3PS4), Table 1",
+            notes=(
+                "G/B = 0.458, seed 003",
+                "electrochemical window 1.39-2.45 V, seed 003",
+                "forms a mixed-conducting interphase against Na, seed 003",
+                "T_ref: room temperature assumed 25 C",
+            ),
+        ),
+        Electrolyte(
+            "NTOC",
+            "0.5Na2O2-TaCl5 (glass)",
+            4.62 * MS_PER_CM,
+            298.15,
+            "seed 000 (oxychloride superionic glass), 25 C",
+            activation_energy=0.30,
+            notes=("electronic conductivity < 1e-10 S/cm, seed 000",),
+        ),
+        Electrolyte(
+            "hydroborate",
+            "Na4(CB11H12)2(B12H12)",
+            1.2 * MS_PER_CM,
+            ROOM_TEMPERATURE,
+            "seed 001 (4 V hydroborate cell), R0 ~ 50 ohm cm2",
+            notes=(
+                "Na/SE interfacial resistance 30-50 ohm cm2 per interface, seed 001",
+                "T_ref: room temperature assumed 25 C",
+            ),
+        ),
+        Electrolyte(
+            "NZSP",
+            "Na3Zr2Si2PO12 (NASICON)",
+            0.67 * MS_PER_CM,
+            298.15,
+            "seed 002 (review), 0.67 mS/cm at 25 C; E_a derived from its 60 C value",
+            activation_energy=_nzsp_activation_energy(),
+            notes=("1.2 mS/cm at 60 C and 0.2 S/cm at 300 C, seed 002",),
+        ),
+        Electrolyte(
+            "beta-alumina",
+            "Na-beta''-Al2O3",
+            2.0 * MS_PER_CM,
+            298.15,
+            "ASSUMED: typical polycrystalline value at 25 C from the literature "
+            "(not given in the seeds)",
+            notes=(
+                "interface < 10 ohm cm2 and CCD up to 12 mA/cm2 after heat treatment, seed 002",
+            ),
+        ),
+    )
+}
+
+ALIASES = {
+    "na3sbs4": "NAS",
+    "na3ps4": "NPS",
+    "nasicon": "NZSP",
+    "na3zr2si2po12": "NZSP",
+    "beta''-alumina": "beta-alumina",
+    "na4(cb11h12)2(b12h12)": "hydroborate",
+}
+
+
+def get_electrolyte(name: str) -> Electrolyte:
+    """Look up an electrolyte by name or formula (case-insensitive)."""
+    by_lower = {k.lower(): k for k in LIBRARY} | ALIASES
+    key = by_lower.get(name.strip().lower())
+    if key is None:
+        hint = difflib.get_close_matches(name, list(LIBRARY) + list(ALIASES), n=1)
+        did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise MaterialError(
+            f"unknown material {name!r}{did_you_mean} Known: {', '.join(LIBRARY)} "
+            "(or give 'conductivity' directly)"
+        )
+    return LIBRARY[key]

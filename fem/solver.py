@@ -1,0 +1,215 @@
+"""Newton solution of the interface problem with PETSc SNES.
+
+Strategy, each step an error rather than a silent result when it fails:
+
+1. initial guess from the linearised problem (Robin condition with R_ct), one
+   linear solve;
+2. Newton (``newtonls`` with a backtracking line search) on the full
+   Butler–Volmer problem;
+3. if that fails, load continuation: the applied current (or voltage) is raised
+   from 0 to its target in steps that halve on failure and grow on success.
+
+Convergence is judged on the residual norm against a current scale: the
+norm of ∫_Γa i_ref v ds with i_ref = max(i0, |i_app|), so the tolerance means the
+same on every mesh and for every unit choice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import dolfinx
+import dolfinx.fem.petsc
+import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from fem.conduction import InterfaceProblem
+from meshes import tags
+
+_prefix_counter = itertools.count()
+
+
+class ConvergenceError(RuntimeError):
+    """Newton (or a linear solve) did not converge; carries the iteration history."""
+
+    def __init__(self, message: str, history: list[str]):
+        super().__init__(message + ("\n  history:\n    " + "\n    ".join(history) if history else ""))
+        self.history = history
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to solve: ``linear_solver`` "direct" (MUMPS LU), "iterative" (CG + GAMG)
+    or "auto" (direct below ``direct_limit`` DOFs); tolerances are relative."""
+
+    linear_solver: Literal["auto", "direct", "iterative"] = "auto"
+    direct_limit: int = 200_000
+    rtol: float = 1e-10  #: Newton: residual norm / current scale
+    ksp_rtol: float = 1e-12  #: CG: relative residual
+    max_iterations: int = 30
+    continuation_min_step: float = 1e-3
+    monitor: bool = False
+
+
+@dataclass
+class SolveReport:
+    """What the solve did, for summary.json."""
+
+    newton_iterations: int = 0
+    linear_iterations: int = 0
+    continuation_steps: list[float] = field(default_factory=list)
+    residual_norms: list[float] = field(default_factory=list)
+    linear_solver: str = ""
+    seconds: float = 0.0
+
+
+def _ksp_options(options: SolverOptions, num_dofs: int) -> tuple[dict, str]:
+    direct = options.linear_solver == "direct" or (
+        options.linear_solver == "auto" and num_dofs <= options.direct_limit
+    )
+    if direct:
+        return {
+            "ksp_type": "preonly",
+            "pc_type": "lu",
+            "pc_factor_mat_solver_type": "mumps",
+            "ksp_error_if_not_converged": True,
+        }, "direct (MUMPS LU)"
+    return {
+        "ksp_type": "cg",
+        "pc_type": "gamg",
+        "pc_gamg_type": "agg",
+        "pc_gamg_threshold": 0.02,
+        "pc_gamg_agg_nsmooths": 1,
+        "mg_levels_ksp_type": "chebyshev",
+        "mg_levels_pc_type": "jacobi",
+        "ksp_rtol": options.ksp_rtol,
+        "ksp_atol": 1e-30,
+        "ksp_max_it": 2000,
+        "ksp_norm_type": "unpreconditioned",
+    }, "iterative (CG + GAMG)"
+
+
+def _current_scale(problem: InterfaceProblem) -> float:
+    """‖∫_Γa i_ref v ds‖₂ with i_ref = max(i0, |i_app|): the residual norm that
+    corresponds to the problem's own current density."""
+    V = problem.phi.function_space
+    i_ref = problem.kinetics.effective_exchange_current
+    if problem.counter.mode == "galvanostatic":
+        i_ref = max(i_ref, abs(problem.counter.value))
+    v = ufl.TestFunction(V)
+    b = dolfinx.fem.petsc.assemble_vector(
+        dolfinx.fem.form(i_ref * v * problem.ds(tags.ANODE))
+    )
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    norm = b.norm()
+    b.destroy()
+    return norm
+
+
+def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:
+    """Solve the problem with linearised kinetics into ``problem.phi``; returns the
+    number of linear iterations."""
+    V = problem.phi.function_space
+    ksp_opts, _ = _ksp_options(options, V.dofmap.index_map.size_global)
+    a, L = problem.linearised
+    lin = dolfinx.fem.petsc.LinearProblem(
+        a,
+        L,
+        u=problem.phi,
+        bcs=problem.bcs,
+        petsc_options=ksp_opts | {"ksp_error_if_not_converged": True},
+        petsc_options_prefix=f"dfem_lin{next(_prefix_counter)}_",
+    )
+    lin.solve()
+    its = lin.solver.getIterationNumber()
+    if lin.solver.getConvergedReason() < 0:
+        raise ConvergenceError(
+            f"linear solve of the initial guess failed (KSP reason {lin.solver.getConvergedReason()})",
+            [],
+        )
+    return its
+
+
+def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = None) -> SolveReport:
+    """Solve F(φ) = 0 for ``problem.phi`` (in place); raise ConvergenceError on failure."""
+    options = options or SolverOptions()
+    t0 = time.perf_counter()
+    V = problem.phi.function_space
+    comm = V.mesh.comm
+    ksp_opts, ksp_name = _ksp_options(options, V.dofmap.index_map.size_global)
+    report = SolveReport(linear_solver=ksp_name)
+    atol = options.rtol * _current_scale(problem)
+
+    problem.set_load_fraction(1.0)
+    report.linear_iterations += solve_linearised(problem, options)
+
+    snes_opts = ksp_opts | {
+        "snes_type": "newtonls",
+        "snes_linesearch_type": "bt",
+        "snes_atol": atol,
+        "snes_rtol": 1e-14,
+        "snes_stol": 0.0,
+        "snes_max_it": options.max_iterations,
+        "snes_error_if_not_converged": False,
+    }
+    if options.monitor:
+        snes_opts["snes_monitor"] = None
+    nonlinear = dolfinx.fem.petsc.NonlinearProblem(
+        problem.residual,
+        problem.phi,
+        J=problem.jacobian,
+        bcs=problem.bcs,
+        petsc_options=snes_opts,
+        petsc_options_prefix=f"dfem_bv{next(_prefix_counter)}_",
+    )
+    snes = nonlinear.solver
+    snes.setConvergenceHistory(length=1000, reset=True)
+    history: list[str] = []
+
+    def attempt(fraction: float) -> bool:
+        problem.set_load_fraction(fraction)
+        saved = problem.phi.x.array.copy()
+        nonlinear.solve()
+        reason = snes.getConvergedReason()
+        its = snes.getIterationNumber()
+        norms, lin_its = snes.getConvergenceHistory()
+        report.newton_iterations += its
+        report.linear_iterations += int(np.sum(lin_its[:its]))
+        report.residual_norms.extend(float(r) for r in norms[: its + 1])
+        finite = comm.allreduce(bool(np.all(np.isfinite(problem.phi.x.array))), op=MPI.LAND)
+        ok = reason > 0 and finite
+        history.append(
+            f"load {fraction:.4g}: SNES reason {reason}, {its} Newton steps, "
+            f"|F| {norms[0]:.3e} -> {norms[its]:.3e} (atol {atol:.3e})"
+            + ("" if finite else ", non-finite values")
+        )
+        if not ok:
+            problem.phi.x.array[:] = saved
+        return ok
+
+    if not attempt(1.0):
+        # continuation from zero load: start again from φ = 0 (the equilibrium)
+        problem.phi.x.array[:] = 0.0
+        fraction, step = 0.0, 0.1
+        while fraction < 1.0:
+            target = min(1.0, fraction + step)
+            if attempt(target):
+                fraction = target
+                report.continuation_steps.append(fraction)
+                step *= 1.5
+            else:
+                step /= 2.0
+                if step < options.continuation_min_step:
+                    raise ConvergenceError(
+                        f"Newton did not converge even with load continuation (stuck at "
+                        f"{fraction:.3g} of the applied load). Try a finer mesh near the defect, "
+                        "a smaller applied current, or check the kinetic parameters",
+                        history,
+                    )
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,213 @@
+"""Gmsh (OpenCASCADE) models of a :class:`~meshes.spec.Window`.
+
+The SE is the window box minus every defect body: a protrusion body is metal,
+a pore body is void, and in both cases the SE ends at its wall.  Boundary
+entities are classified by where they lie (top, sides, the flat interface, or
+the wall of the nearest defect) and put into the physical groups of
+:mod:`meshes.tags`.  Size fields refine at defect walls (tips, rims) and along
+the interface, and coarsen towards the counter side.
+
+OpenCASCADE works with absolute tolerances near 1e-7 model units, so the model
+is built in micrometres (:data:`MODEL_UNIT`) and the mesh scaled to metres by the
+caller.  Call these on one rank only, between ``gmsh.initialize()`` and
+``gmsh.finalize()``; :func:`meshes.distribute.build_mesh` does that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import gmsh
+import numpy as np
+
+from meshes import tags
+from meshes.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, Round, Window, scaled
+
+#: length of one Gmsh model unit [m]
+MODEL_UNIT = 1e-6
+
+#: how fast the element size may grow away from a refined feature (size per length)
+GRADING = 0.3
+
+
+def _defect_body_2d(d: Defect) -> list[tuple[int, int]]:
+    occ = gmsh.model.occ
+    s = d.shape
+    if isinstance(s, Round):
+        return [(2, occ.addDisk(d.x, 0, 0, s.radius, s.radius))]
+    if isinstance(s, (Ellipse, FlatVoid)):
+        rx, ry = s.half_width, s.height
+        if rx >= ry:
+            return [(2, occ.addDisk(d.x, 0, 0, rx, ry))]
+        # OCC wants the major axis along the disk's x axis: give it along y
+        return [(2, occ.addDisk(d.x, 0, 0, ry, rx, xAxis=[0, 1, 0]))]
+    if isinstance(s, Cone):
+        zt, rt, base = s.tangent_height, s.tangent_radius, s.half_width
+        pts = [
+            occ.addPoint(d.x - base, -0.5 * s.tip_radius, 0),
+            occ.addPoint(d.x + base, -0.5 * s.tip_radius, 0),
+            occ.addPoint(d.x + rt, zt, 0),
+            occ.addPoint(d.x - rt, zt, 0),
+        ]
+        lines = [occ.addLine(pts[k], pts[(k + 1) % 4]) for k in range(4)]
+        wedge = occ.addPlaneSurface([occ.addCurveLoop(lines)])
+        tip = occ.addDisk(d.x, s.height - s.tip_radius, 0, s.tip_radius, s.tip_radius)
+        fused, _ = occ.fuse([(2, wedge)], [(2, tip)])
+        return fused
+    raise TypeError(f"unknown shape {s!r}")
+
+
+def _defect_body_3d(d: Defect) -> list[tuple[int, int]]:
+    occ = gmsh.model.occ
+    s = d.shape
+    if isinstance(s, Round):
+        return [(3, occ.addSphere(d.x, d.y, 0, s.radius))]
+    if isinstance(s, (Ellipse, FlatVoid)):
+        body = [(3, occ.addSphere(d.x, d.y, 0, 1.0))]
+        occ.dilate(body, d.x, d.y, 0, s.half_width, s.half_width, s.height)
+        return body
+    if isinstance(s, Cone):
+        z0 = -0.5 * s.tip_radius
+        # extend the frustum below the interface so the cut leaves no sliver
+        r0 = s.half_width + (-z0) * math.tan(s.half_angle)
+        cone = occ.addCone(d.x, d.y, z0, 0, 0, s.tangent_height - z0, r0, s.tangent_radius)
+        tip = occ.addSphere(d.x, d.y, s.height - s.tip_radius, s.tip_radius)
+        fused, _ = occ.fuse([(3, cone)], [(3, tip)])
+        return fused
+    raise TypeError(f"unknown shape {s!r}")
+
+
+def _classify_boundary(window: Window, boundary: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """Sort boundary entities into the facet groups by where they lie."""
+    dim = window.dim
+    up = dim - 1  # index of the coordinate normal to the interface
+    tol = 1e-5 * min(window.width, window.thickness)
+    half = [window.width / 2, window.in_plane_depth / 2]
+    groups: dict[int, list[int]] = {t: [] for t in tags.FACET_TAGS.values()}
+    for edim, tag in boundary:
+        lo = np.array(gmsh.model.getBoundingBox(edim, tag)[:3])
+        hi = np.array(gmsh.model.getBoundingBox(edim, tag)[3:])
+        if lo[up] > window.thickness - tol:
+            groups[tags.COUNTER].append(tag)
+        elif any(
+            abs(lo[k] - hi[k]) < tol and abs(abs(lo[k]) - half[k]) < tol for k in range(dim - 1)
+        ):
+            groups[tags.SIDE].append(tag)
+        elif hi[up] < tol:
+            groups[tags.ANODE].append(tag)
+        else:
+            centre = np.array(gmsh.model.occ.getCenterOfMass(edim, tag))
+            nearest = min(
+                window.defects,
+                key=lambda d: math.hypot(centre[0] - d.x, (centre[1] - d.y) if dim == 3 else 0.0),
+            )
+            groups[tags.ANODE if nearest.kind == "protrusion" else tags.PORE].append(tag)
+    return groups
+
+
+def _feature_distance(window: Window, d: Defect) -> str:
+    """Gmsh MathEval expression of the distance to a defect's tip (protrusion) or
+    rim (pore: two points in 2D, a circle in 3D)."""
+    # every number in parentheses: mathex rejects "x - -4", and Gmsh aborts on it
+    x, y, h, r = (f"({v!r})" for v in (d.x, d.y, d.shape.height, d.shape.half_width))
+    if window.dim == 2:
+        if d.kind == "protrusion":
+            return f"Sqrt((x - {x})^2 + (y - {h})^2)"
+        return f"Sqrt((Abs(x - {x}) - {r})^2 + y^2)"
+    if d.kind == "protrusion":
+        return f"Sqrt((x - {x})^2 + (y - {y})^2 + (z - {h})^2)"
+    return f"Sqrt((Sqrt((x - {x})^2 + (y - {y})^2) - {r})^2 + z^2)"
+
+
+def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> None:
+    """Background size: ``near`` at tips and rims, ``interface`` along the anode
+    plane and the defect walls, growing with distance at rate :data:`GRADING` up to
+    ``far``."""
+    field = gmsh.model.mesh.field
+    coord = "y" if window.dim == 2 else "z"
+    fields = []
+
+    def grow(expr: str, size: float) -> None:
+        f = field.add("MathEval")
+        field.setString(f, "F", f"Min(({sizes.far!r}), ({size!r}) + {GRADING!r} * {expr})")
+        fields.append(f)
+
+    grow(f"Abs({coord})", sizes.interface)
+    for d in window.defects:
+        grow(_feature_distance(window, d), sizes.near)
+    if defect_walls:
+        dist = field.add("Distance")
+        field.setNumbers(dist, "CurvesList" if window.dim == 2 else "SurfacesList", defect_walls)
+        field.setNumber(dist, "Sampling", 200 if window.dim == 2 else 40)
+        thr = field.add("Threshold")
+        field.setNumber(thr, "InField", dist)
+        field.setNumber(thr, "SizeMin", sizes.interface)
+        field.setNumber(thr, "SizeMax", sizes.far)
+        field.setNumber(thr, "DistMin", 0.0)
+        field.setNumber(thr, "DistMax", (sizes.far - sizes.interface) / GRADING)
+        fields.append(thr)
+    smallest = field.add("Min")
+    field.setNumbers(smallest, "FieldsList", fields)
+    field.setAsBackgroundMesh(smallest)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+
+
+def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
+    """Create and mesh the Gmsh model of ``window`` (SI) in the current Gmsh session,
+    in units of :data:`MODEL_UNIT`.
+
+    Returns the number of cells per physical group name, for reporting.
+    """
+    window.check()
+    window = scaled(window, 1.0 / MODEL_UNIT)
+    occ = gmsh.model.occ
+    dim = window.dim
+    gmsh.model.add("interface-window")
+    if dim == 2:
+        domain = [(2, occ.addRectangle(-window.width / 2, 0, 0, window.width, window.thickness))]
+        bodies = [b for d in window.defects for b in _defect_body_2d(d)]
+    else:
+        depth = window.in_plane_depth
+        domain = [
+            (3, occ.addBox(-window.width / 2, -depth / 2, 0, window.width, depth, window.thickness))
+        ]
+        bodies = [b for d in window.defects for b in _defect_body_3d(d)]
+    if bodies:
+        domain, _ = occ.cut(domain, bodies)
+    if dim == 3 and window.section_plane:
+        # a conforming plane y = 0 gives the mesh an interface trace for the profile
+        plane = occ.addRectangle(-window.width, -window.thickness, 0, 2 * window.width, 3 * window.thickness)
+        occ.rotate([(2, plane)], 0, 0, 0, 1, 0, 0, math.pi / 2)
+        section, _ = occ.intersect([(2, plane)], domain, removeObject=True, removeTool=False)
+        if section:
+            out, _ = occ.fragment(domain, section)
+            domain = [e for e in out if e[0] == 3]
+    occ.synchronize()
+
+    volumes = [tag for _, tag in gmsh.model.getEntities(dim)]
+    boundary = gmsh.model.getBoundary([(dim, t) for t in volumes], combined=True, oriented=False)
+    groups = _classify_boundary(window, [(abs(d), abs(t)) for d, t in boundary])
+    gmsh.model.addPhysicalGroup(dim, volumes, tags.ELECTROLYTE, name="electrolyte")
+    for name, tag in tags.FACET_TAGS.items():
+        if groups[tag]:
+            gmsh.model.addPhysicalGroup(dim - 1, groups[tag], tag, name=name)
+    # defect walls are the anode/pore entities that rise above the interface plane
+    top_of = lambda t: gmsh.model.getBoundingBox(dim - 1, t)[3 + dim - 1]  # noqa: E731
+    walls = [t for t in groups[tags.ANODE] + groups[tags.PORE] if top_of(t) > 0]
+    _size_fields(window, window.resolved_sizes(), walls)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
+    gmsh.model.mesh.generate(dim)
+    if geometry_order > 1:
+        gmsh.model.mesh.setOrder(geometry_order)
+    counts = {}
+    for pdim, ptag in gmsh.model.getPhysicalGroups():
+        name = gmsh.model.getPhysicalName(pdim, ptag)
+        n = 0
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
+            _, elem_tags, _ = gmsh.model.mesh.getElements(pdim, ent)
+            n += sum(len(e) for e in elem_tags)
+        counts[name] = n
+    return counts

@@ -1,0 +1,399 @@
+"""Geometry specification of a simulation window, in SI units (metres, radians).
+
+A window is the SE layer of width ``width`` (and ``depth`` in 3D) and thickness
+``thickness``: the anode interface lies in the plane y = 0 (2D) or z = 0 (3D),
+the counter side at the top, the lateral sides are mirror planes.  Defects sit
+on the interface:
+
+* a *protrusion* is anode metal reaching into the SE; its walls are anode;
+* a *pore* is an empty cavity in the SE at the interface; its walls insulate.
+
+Nothing here calls Gmsh: these classes only describe and check a geometry, so
+that an impossible one is refused before any meshing starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Literal
+
+import numpy as np
+
+
+class GeometryError(ValueError):
+    """A geometry that cannot be built; the message names the field and the fix."""
+
+
+#: dataclass fields that carry a length and change under :func:`scaled`
+_LENGTHS = {
+    "radius", "height", "thickness", "tip_radius", "x", "y", "amplitude", "wavelength",
+    "width", "depth", "near", "interface", "far", "radius_min", "radius_max", "gap",
+}  # fmt: skip
+
+
+def scaled(obj, factor: float):
+    """Copy of a geometry description with every length multiplied by ``factor``."""
+    if isinstance(obj, tuple):
+        return tuple(scaled(o, factor) for o in obj)
+    if not is_dataclass(obj):
+        return obj
+    changes = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.name in _LENGTHS and isinstance(value, (int, float)):
+            changes[f.name] = value * factor
+        elif is_dataclass(value) or isinstance(value, tuple):
+            changes[f.name] = scaled(value, factor)
+    return replace(obj, **changes)
+
+
+@dataclass(frozen=True)
+class Round:
+    """Semicircle (2D) or hemisphere (3D) of radius ``radius`` [m]."""
+
+    radius: float
+
+    @property
+    def half_width(self) -> float:
+        return self.radius
+
+    @property
+    def height(self) -> float:
+        return self.radius
+
+    @property
+    def smallest_feature(self) -> float:
+        return self.radius
+
+
+@dataclass(frozen=True)
+class Ellipse:
+    """Half-ellipse (2D) or half-ellipsoid of revolution (3D).
+
+    ``radius`` is the half-width of the footprint on the interface [m] and
+    ``height`` how far the shape reaches into the SE [m].
+    """
+
+    radius: float
+    height: float
+
+    @property
+    def half_width(self) -> float:
+        return self.radius
+
+    @property
+    def smallest_feature(self) -> float:
+        return min(self.radius, self.height)
+
+
+@dataclass(frozen=True)
+class FlatVoid:
+    """Thin (flat) void: a half-ellipse of half-width ``radius`` and small ``thickness`` [m]."""
+
+    radius: float
+    thickness: float
+
+    @property
+    def half_width(self) -> float:
+        return self.radius
+
+    @property
+    def height(self) -> float:
+        return self.thickness
+
+    @property
+    def smallest_feature(self) -> float:
+        return self.thickness
+
+
+@dataclass(frozen=True)
+class Cone:
+    """Cone (3D) or wedge-shaped notch (2D) with a rounded tip.
+
+    ``height`` is the tip height above the interface [m], ``half_angle`` the
+    half opening angle [rad] (small: crack-like), ``tip_radius`` the radius of
+    the sphere/circle that rounds the tip [m].  With d = r / sin θ the sharp apex
+    would lie at H = h − r + d, and the base half-width is R = H tan θ.
+    """
+
+    height: float
+    half_angle: float
+    tip_radius: float
+
+    @property
+    def apex_height(self) -> float:
+        return self.height - self.tip_radius + self.tip_radius / math.sin(self.half_angle)
+
+    @property
+    def half_width(self) -> float:
+        return self.apex_height * math.tan(self.half_angle)
+
+    @property
+    def smallest_feature(self) -> float:
+        return self.tip_radius
+
+    @property
+    def tangent_height(self) -> float:
+        """Height at which the flanks meet the tip circle tangentially [m]."""
+        d = self.tip_radius / math.sin(self.half_angle)
+        return self.apex_height - d * math.cos(self.half_angle) ** 2
+
+    @property
+    def tangent_radius(self) -> float:
+        return self.tip_radius * math.cos(self.half_angle)
+
+
+Shape = Round | Ellipse | FlatVoid | Cone
+
+#: which shapes each kind of defect may take
+ALLOWED_SHAPES = {
+    "protrusion": (Round, Ellipse, Cone),
+    "pore": (Round, FlatVoid, Ellipse),
+}
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One defect on the interface, centred at (x, y) of the interface plane [m]."""
+
+    kind: Literal["protrusion", "pore"]
+    shape: Shape
+    x: float = 0.0
+    y: float = 0.0  # 3D only: the second in-plane coordinate
+
+    @property
+    def size(self) -> float:
+        """Characteristic size a for the Wagner number: the reach into the SE of a
+        protrusion, the half-width of a pore [m]."""
+        return self.shape.height if self.kind == "protrusion" else self.shape.half_width
+
+    def feature_points(self, dim: int) -> list[tuple[str, np.ndarray]]:
+        """Points where current concentrates: a protrusion's tip, a pore's rim."""
+        up = np.zeros(3)
+        up[dim - 1] = 1.0
+        centre = np.array([self.x, 0.0, 0.0]) if dim == 2 else np.array([self.x, self.y, 0.0])
+        if self.kind == "protrusion":
+            return [("tip", centre + self.shape.height * up)]
+        rim = centre + np.array([self.shape.half_width, 0.0, 0.0])
+        return [("rim", rim)]
+
+
+@dataclass(frozen=True)
+class Roughness:
+    """Sinusoidal interface h(x) = A cos(2πx/λ) (2D) or A cos(2πx/λ) cos(2πy/λ) (3D)."""
+
+    amplitude: float
+    wavelength: float
+
+    def height(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        k = 2.0 * math.pi / self.wavelength
+        h = self.amplitude * np.cos(k * x)
+        return h if y is None else h * np.cos(k * y)
+
+
+@dataclass(frozen=True)
+class RandomDefects:
+    """``count`` round defects of radius in [radius_min, radius_max], placed at random
+    (seeded) so that no two overlap and none touches a side."""
+
+    count: int
+    seed: int
+    kind: Literal["protrusion", "pore"]
+    radius_min: float
+    radius_max: float
+    gap: float = 0.0  #: smallest clearance between two defects [m]
+
+    def realise(self, window: Window) -> list[Defect]:
+        rng = np.random.default_rng(self.seed)
+        placed: list[Defect] = []
+        half = np.array([window.width / 2, window.in_plane_depth / 2])
+        for _attempt in range(200 * self.count + 1000):
+            if len(placed) == self.count:
+                return placed
+            r = rng.uniform(self.radius_min, self.radius_max)
+            lim = half - r - self.gap
+            if np.any(lim <= 0):
+                break
+            p = rng.uniform(-lim, lim)
+            if window.dim == 2:
+                p[1] = 0.0
+            if all(
+                math.hypot(p[0] - d.x, p[1] - d.y) > r + d.shape.half_width + self.gap
+                for d in placed
+            ):
+                placed.append(Defect(self.kind, Round(r), float(p[0]), float(p[1])))
+        raise GeometryError(
+            f"geometry.random_defects: could only place {len(placed)} of {self.count} "
+            "non-overlapping defects; reduce count or radius_max, or widen geometry.width"
+        )
+
+
+@dataclass(frozen=True)
+class MeshSizes:
+    """Target element sizes [m]: ``near`` at defect walls, tips and rims,
+    ``interface`` along the flat anode, ``far`` away from the interface."""
+
+    near: float
+    interface: float
+    far: float
+
+
+@dataclass(frozen=True)
+class Window:
+    """The SE window with its interface (flat, with defects, or rough)."""
+
+    dim: Literal[2, 3]
+    width: float
+    thickness: float
+    depth: float | None = None  #: 3D: extent in y; defaults to ``width``
+    defects: tuple[Defect, ...] = ()
+    roughness: Roughness | None = None
+    sizes: MeshSizes | None = None
+    section_plane: bool = True  #: 3D: embed the plane y = 0 so the mesh has a profile trace
+    labels: tuple[str, ...] = field(default=())  #: field paths of the defects, for messages
+
+    @property
+    def in_plane_depth(self) -> float:
+        return 0.0 if self.dim == 2 else (self.depth or self.width)
+
+    def label(self, i: int) -> str:
+        return self.labels[i] if i < len(self.labels) else f"geometry.defects[{i}]"
+
+    def characteristic_size(self) -> float:
+        """The defect size a of the Wagner number Wa = ℓ_W / a [m]."""
+        if self.defects:
+            return max(d.size for d in self.defects)
+        if self.roughness is not None:
+            return self.roughness.amplitude
+        return self.thickness
+
+    def feature_points(self) -> list[tuple[str, np.ndarray]]:
+        pts = [p for d in self.defects for p in d.feature_points(self.dim)]
+        if self.roughness is not None:
+            peak = np.zeros(3)
+            peak[self.dim - 1] = self.roughness.amplitude
+            pts.append(("peak", peak))
+        return pts
+
+    def resolved_sizes(self) -> MeshSizes:
+        """Mesh sizes, given or derived from the geometry: ``near`` resolves the
+        smallest feature (a tip radius, a void thickness), ``interface`` the defect
+        size along walls and the anode plane."""
+        if self.sizes is not None:
+            return self.sizes
+        scale = min(self.width, self.thickness)
+        per = 16 if self.dim == 2 else 4
+        far = scale / (15 if self.dim == 2 else 5)
+        if self.defects:
+            near = min(d.shape.smallest_feature for d in self.defects) / per
+            interface = min(d.size for d in self.defects) / per
+        elif self.roughness is not None:
+            near = interface = min(self.roughness.amplitude, self.roughness.wavelength / 4) / per
+        else:
+            near = interface = far / 2
+        interface = min(max(interface, near), far)
+        return MeshSizes(near=min(near, interface), interface=interface, far=far)
+
+    def check(self) -> None:
+        """Refuse impossible combinations with a message that names the field."""
+        for name, value in (("width", self.width), ("thickness", self.thickness)):
+            if not value > 0:
+                raise GeometryError(f"geometry.{name} must be positive, got {value!r} m")
+        if self.dim == 3 and self.depth is not None and not self.depth > 0:
+            raise GeometryError(f"geometry.depth must be positive, got {self.depth!r} m")
+        if self.defects and self.roughness is not None:
+            raise GeometryError(
+                "geometry: give either defects or roughness, not both "
+                "(remove geometry.roughness or geometry.defects)"
+            )
+        for i, d in enumerate(self.defects):
+            self._check_defect(i, d)
+        for i in range(len(self.defects)):
+            for j in range(i + 1, len(self.defects)):
+                a, b = self.defects[i], self.defects[j]
+                gap = math.hypot(a.x - b.x, a.y - b.y) - a.shape.half_width - b.shape.half_width
+                if gap <= 0:
+                    raise GeometryError(
+                        f"{self.label(i)} and {self.label(j)} overlap (their footprints "
+                        f"intersect by {-gap * 1e6:.3g} um); move them apart"
+                    )
+        if self.roughness is not None:
+            self._check_roughness()
+        if self.sizes is not None:
+            s = self.sizes
+            if not (0 < s.near <= s.interface <= s.far):
+                raise GeometryError(
+                    "mesh: sizes must satisfy 0 < size_near <= size_interface <= size_far, "
+                    f"got {s.near:.3g}, {s.interface:.3g}, {s.far:.3g} m"
+                )
+
+    def _check_defect(self, i: int, d: Defect) -> None:
+        where = self.label(i)
+        s = d.shape
+        if not isinstance(s, ALLOWED_SHAPES[d.kind]):
+            names = ", ".join(c.__name__.lower() for c in ALLOWED_SHAPES[d.kind])
+            raise GeometryError(
+                f"{where}: a {d.kind} cannot have shape {type(s).__name__.lower()}; use one of {names}"
+            )
+        for name in ("radius", "height", "thickness", "tip_radius"):
+            value = getattr(s, name, None)
+            if value is not None and not value > 0:
+                raise GeometryError(f"{where}.{name} must be positive, got {value!r} m")
+        if isinstance(s, Cone):
+            if not 0 < s.half_angle < math.pi / 2:
+                raise GeometryError(
+                    f"{where}.half_angle must lie strictly between 0 and 90 deg, "
+                    f"got {math.degrees(s.half_angle):.3g} deg"
+                )
+            if s.tip_radius >= s.height:
+                raise GeometryError(
+                    f"{where}.tip_radius ({s.tip_radius * 1e6:.3g} um) must be smaller than "
+                    f"its height ({s.height * 1e6:.3g} um)"
+                )
+        if isinstance(s, FlatVoid) and s.thickness >= s.radius:
+            raise GeometryError(
+                f"{where}.thickness must be smaller than its radius for a flat void; "
+                "use shape = 'round' for a thick one"
+            )
+        half_w = self.width / 2
+        if abs(d.x) + s.half_width >= half_w:
+            raise GeometryError(
+                f"{where} reaches x = {(abs(d.x) + s.half_width) * 1e6:.4g} um, beyond the window "
+                f"half-width {half_w * 1e6:.4g} um; widen geometry.width to more than "
+                f"{2 * (abs(d.x) + s.half_width) * 1e6:.4g} um or move/shrink the defect"
+            )
+        if self.dim == 3 and abs(d.y) + s.half_width >= self.in_plane_depth / 2:
+            raise GeometryError(
+                f"{where} reaches y = {(abs(d.y) + s.half_width) * 1e6:.4g} um, beyond the window "
+                f"half-depth {self.in_plane_depth / 2 * 1e6:.4g} um; enlarge geometry.depth"
+            )
+        if self.dim == 2 and d.y != 0.0:
+            raise GeometryError(f"{where}.y is only meaningful in 3D; remove it")
+        if s.height >= 0.8 * self.thickness:
+            raise GeometryError(
+                f"{where} reaches {s.height * 1e6:.4g} um into an SE of thickness "
+                f"{self.thickness * 1e6:.4g} um (limit 80 %); increase geometry.thickness"
+            )
+
+    def _check_roughness(self) -> None:
+        r = self.roughness
+        assert r is not None
+        if not (r.amplitude > 0 and r.wavelength > 0):
+            raise GeometryError("geometry.roughness: amplitude and wavelength must be positive")
+        if r.amplitude >= 0.5 * self.thickness:
+            raise GeometryError(
+                "geometry.roughness.amplitude must be below half the thickness; "
+                "increase geometry.thickness"
+            )
+        # mirror-symmetric sides need a whole number of wavelengths across the window
+        for name, extent in (("width", self.width), ("depth", self.in_plane_depth)):
+            if self.dim == 2 and name == "depth":
+                continue
+            n = extent / r.wavelength
+            if abs(n - round(n)) > 1e-6 or round(n) < 1:
+                raise GeometryError(
+                    f"geometry.{name} ({extent * 1e6:.4g} um) must be a whole number of "
+                    f"roughness wavelengths ({r.wavelength * 1e6:.4g} um) so that the mirror "
+                    f"sides see a symmetric profile; try {max(1, round(n)) * r.wavelength * 1e6:.4g} um"
+                )
