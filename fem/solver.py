@@ -153,7 +153,7 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
         "snes_linesearch_type": "bt",
         "snes_atol": atol,
         "snes_rtol": 1e-14,
-        "snes_stol": 0.0,
+        "snes_stol": 1e-12,  # a Newton step at round-off of φ: converged even if |F| is not
         "snes_max_it": options.max_iterations,
         "snes_error_if_not_converged": False,
     }

@@ -39,8 +39,10 @@ def _defect_body_2d(d: Defect) -> list[tuple[int, int]]:
         rx, ry = s.half_width, s.height
         if rx >= ry:
             return [(2, occ.addDisk(d.x, 0, 0, rx, ry))]
-        # OCC wants the major axis along the disk's x axis: give it along y
-        return [(2, occ.addDisk(d.x, 0, 0, ry, rx, xAxis=[0, 1, 0]))]
+        # OCC wants the major radius first: build it along x, then turn it upright
+        disk = [(2, occ.addDisk(d.x, 0, 0, ry, rx))]
+        occ.rotate(disk, d.x, 0, 0, 0, 0, 1, math.pi / 2)
+        return disk
     if isinstance(s, Cone):
         zt, rt, base = s.tangent_height, s.tangent_radius, s.half_width
         pts = [

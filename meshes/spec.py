@@ -213,11 +213,11 @@ class RandomDefects:
                 return placed
             r = rng.uniform(self.radius_min, self.radius_max)
             lim = half - r - self.gap
-            if np.any(lim <= 0):
+            if window.dim == 2:
+                lim[1] = 0.0
+            if lim[0] <= 0 or (window.dim == 3 and lim[1] <= 0):
                 break
             p = rng.uniform(-lim, lim)
-            if window.dim == 2:
-                p[1] = 0.0
             if all(
                 math.hypot(p[0] - d.x, p[1] - d.y) > r + d.shape.half_width + self.gap
                 for d in placed

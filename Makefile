@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make demo   – create/reuse .venv, run the default case (NAS vs NPS at a defect)
+#   make test   – create/reuse .venv, run the test suite
+# NP=2 runs the demo on two MPI ranks.
+
+PYTHON ?= python3
+VENV   ?= .venv
+NP     ?= 1
+CASE   ?= cases/nas_vs_nps_protrusion.toml
+OUT    ?= results/nas_vs_nps_protrusion
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is required; set PYTHON=python3.12")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[wheel,test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mpiexec -n $(NP) $(BIN)/dendrite-fem run $(CASE) --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf results .pytest_cache

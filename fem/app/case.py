@@ -1,0 +1,366 @@
+"""Case files: TOML with units, validated on load into SI domain objects.
+
+A case describes one mesh (the geometry), the kinetics and operating point,
+and one or more electrolytes solved on that same mesh.  Every dimensional
+field carries its unit ("10 um", "0.9 mS/cm", "0.51 mA/cm2"); a typo, an unknown
+key, a wrong unit or an impossible value is refused with a message that names
+the file, the field and the fix.  See ``docs/case-files.md`` for every field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from fem.app.units import to_si
+from fem.conduction import CounterCondition
+from fem.kinetics import Kinetics
+from fem.materials import MaterialError, get_electrolyte
+from fem.solver import SolverOptions
+from meshes.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, RandomDefects, Roughness, Round, Window
+
+
+class CaseError(ValueError):
+    """A case file that cannot be run; the message names the file, field and fix."""
+
+
+def _quantity(unit: str, example: str):
+    return BeforeValidator(lambda v: to_si(v, unit, example))
+
+
+Length = Annotated[float, _quantity("m", "10 um"), Field(gt=0)]
+Coordinate = Annotated[float, _quantity("m", "0 um")]
+Conductivity = Annotated[float, _quantity("S/m", "0.9 mS/cm"), Field(gt=0)]
+CurrentDensity = Annotated[float, _quantity("A/m^2", "0.51 mA/cm2"), Field(gt=0)]
+Temperature = Annotated[float, _quantity("K", "298.15 K"), Field(gt=0)]
+Pressure = Annotated[float, _quantity("Pa", "20 MPa"), Field(ge=0)]
+Voltage = Annotated[float, _quantity("V", "20 mV")]
+Angle = Annotated[float, _quantity("rad", "15 deg"), Field(gt=0, lt=math.pi / 2)]
+TransferCoefficient = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CaseInfo(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+
+
+_SHAPES = {
+    "round": "round", "semicircle": "round", "hemisphere": "round",
+    "ellipse": "ellipse", "cone": "cone", "notch": "cone", "flat": "flat",
+}  # fmt: skip
+_SHAPE_FIELDS = {
+    "round": {"radius"},
+    "ellipse": {"radius", "height"},
+    "cone": {"height", "half_angle", "tip_radius"},
+    "flat": {"radius", "thickness"},
+}
+
+
+class DefectInput(Strict):
+    kind: Literal["protrusion", "pore"]
+    shape: Literal["round", "semicircle", "hemisphere", "ellipse", "cone", "notch", "flat"]
+    radius: Length | None = None
+    height: Length | None = None
+    thickness: Length | None = None
+    tip_radius: Length | None = None
+    half_angle: Angle | None = None
+    x: Coordinate = 0.0
+    y: Coordinate = 0.0
+
+    @model_validator(mode="after")
+    def _fields_match_shape(self):
+        shape = _SHAPES[self.shape]
+        need = _SHAPE_FIELDS[shape]
+        given = {k for k in ("radius", "height", "thickness", "tip_radius", "half_angle") if getattr(self, k) is not None}
+        if need - given:
+            raise ValueError(f"shape {self.shape!r} needs {', '.join(sorted(need - given))}")
+        if given - need:
+            raise ValueError(
+                f"shape {self.shape!r} does not use {', '.join(sorted(given - need))}; "
+                f"it takes {', '.join(sorted(need))}"
+            )
+        return self
+
+    def to_defect(self) -> Defect:
+        shape = _SHAPES[self.shape]
+        body = {
+            "round": lambda: Round(self.radius),
+            "ellipse": lambda: Ellipse(self.radius, self.height),
+            "cone": lambda: Cone(self.height, self.half_angle, self.tip_radius),
+            "flat": lambda: FlatVoid(self.radius, self.thickness),
+        }[shape]()
+        return Defect(self.kind, body, self.x, self.y)
+
+
+class RoughnessInput(Strict):
+    amplitude: Length
+    wavelength: Length
+
+
+class RandomDefectsInput(Strict):
+    count: Annotated[int, Field(gt=0, le=500)]
+    seed: int = 0
+    kind: Literal["protrusion", "pore"] = "pore"
+    radius_min: Length
+    radius_max: Length
+    gap: Annotated[float, _quantity("m", "1 um"), Field(ge=0)] = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.radius_min > self.radius_max:
+            raise ValueError("radius_min must not exceed radius_max")
+        return self
+
+
+class GeometryInput(Strict):
+    dimension: Literal[2, 3] = 2
+    width: Length
+    thickness: Length
+    depth: Length | None = None
+    defects: list[DefectInput] = []
+    roughness: RoughnessInput | None = None
+    random_defects: RandomDefectsInput | None = None
+
+
+class MeshInput(Strict):
+    size_near: Length | None = None
+    size_interface: Length | None = None
+    size_far: Length | None = None
+    element_degree: Literal[1, 2] = 1
+    geometry_order: Literal[1, 2] | None = None
+
+    @model_validator(mode="after")
+    def _all_or_none(self):
+        given = [s is not None for s in (self.size_near, self.size_interface, self.size_far)]
+        if any(given) and not all(given):
+            raise ValueError("give all three of size_near, size_interface, size_far, or none (automatic sizes)")
+        return self
+
+
+class KineticsInput(Strict):
+    exchange_current_density: CurrentDensity = 13.0  # 1.3 mA/cm², seed 003 Table 1
+    alpha_a: TransferCoefficient = 0.5
+    alpha_c: TransferCoefficient = 0.5
+    temperature: Temperature = 298.15
+    pressure: Pressure = 0.0
+
+
+class OperationInput(Strict):
+    mode: Literal["galvanostatic", "potentiostatic"] = "galvanostatic"
+    current_density: CurrentDensity | None = None
+    voltage: Voltage | None = None
+
+    @model_validator(mode="after")
+    def _one_setpoint(self):
+        if self.mode == "galvanostatic" and (self.current_density is None or self.voltage is not None):
+            raise ValueError("galvanostatic mode takes current_density (e.g. '0.51 mA/cm2') and no voltage")
+        if self.mode == "potentiostatic" and (self.voltage is None or self.current_density is not None):
+            raise ValueError("potentiostatic mode takes voltage (e.g. '20 mV') and no current_density")
+        return self
+
+
+class ElectrolyteInput(Strict):
+    material: str | None = None
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.+-]+$")
+    conductivity: Conductivity | None = None
+
+    @model_validator(mode="after")
+    def _source(self):
+        if self.material is None and self.conductivity is None:
+            raise ValueError("give a library 'material' (e.g. 'NAS') or a 'conductivity' (e.g. '0.9 mS/cm')")
+        if self.material is None and self.name is None:
+            raise ValueError("an electrolyte given by conductivity needs a 'name'")
+        if self.material is not None:
+            try:
+                get_electrolyte(self.material)
+            except MaterialError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or get_electrolyte(self.material).name
+
+
+class SolverInput(Strict):
+    linear_solver: Literal["auto", "direct", "iterative"] = "auto"
+    rtol: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-10
+    max_iterations: Annotated[int, Field(gt=0, le=500)] = 30
+
+
+class OutputInput(Strict):
+    fields: bool = True
+    figures: bool = True
+
+
+class Case(Strict):
+    case: CaseInfo
+    geometry: GeometryInput
+    mesh: MeshInput = MeshInput()
+    kinetics: KineticsInput = KineticsInput()
+    operation: OperationInput
+    electrolytes: Annotated[list[ElectrolyteInput], Field(min_length=1)]
+    solver: SolverInput = SolverInput()
+    output: OutputInput = OutputInput()
+
+    @model_validator(mode="after")
+    def _unique_names(self):
+        labels = [e.label for e in self.electrolytes]
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise ValueError(f"electrolyte names must be unique; repeated: {', '.join(sorted(dup))} (set 'name')")
+        return self
+
+    # --- conversion to the domain objects -----------------------------------------
+    def window(self) -> Window:
+        g = self.geometry
+        m = self.mesh
+        sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+        defects = tuple(d.to_defect() for d in g.defects)
+        labels = tuple(f"geometry.defects[{i}]" for i in range(len(defects)))
+        window = Window(
+            dim=g.dimension, width=g.width, thickness=g.thickness, depth=g.depth,
+            defects=defects, sizes=sizes, labels=labels,
+            roughness=None if g.roughness is None else Roughness(g.roughness.amplitude, g.roughness.wavelength),
+        )  # fmt: skip
+        if g.random_defects is not None:
+            r = g.random_defects
+            extra = RandomDefects(r.count, r.seed, r.kind, r.radius_min, r.radius_max, r.gap).realise(window)
+            window = Window(
+                dim=window.dim, width=window.width, thickness=window.thickness, depth=window.depth,
+                defects=defects + tuple(extra), sizes=sizes, roughness=window.roughness,
+                labels=labels + tuple(f"geometry.random_defects[{i}]" for i in range(len(extra))),
+            )  # fmt: skip
+        return window
+
+    def kinetics_model(self) -> Kinetics:
+        k = self.kinetics
+        return Kinetics(k.exchange_current_density, k.alpha_a, k.alpha_c, k.temperature, k.pressure)
+
+    def counter(self) -> CounterCondition:
+        o = self.operation
+        value = o.current_density if o.mode == "galvanostatic" else o.voltage
+        return CounterCondition(o.mode, value)
+
+    def solver_options(self) -> SolverOptions:
+        s = self.solver
+        return SolverOptions(linear_solver=s.linear_solver, rtol=s.rtol, max_iterations=s.max_iterations)
+
+    def conductivities(self) -> dict[str, tuple[float, str]]:
+        """Electrolyte label → (σ [S/m] at the case temperature, source)."""
+        out = {}
+        for e in self.electrolytes:
+            if e.conductivity is not None:
+                out[e.label] = (e.conductivity, "given in the case file")
+            else:
+                lib = get_electrolyte(e.material)
+                try:
+                    out[e.label] = (lib.conductivity(self.kinetics.temperature), lib.source)
+                except MaterialError as exc:
+                    raise CaseError(f"electrolytes ({e.label}): {exc}") from None
+        return out
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def _set_path(data: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    node = data
+    for k, nxt in zip(keys[:-1], keys[1:], strict=True):
+        key = int(k) if isinstance(node, list) else k
+        if isinstance(node, list):
+            if key >= len(node):
+                raise CaseError(f"--set {dotted}: index {key} is out of range (the list has {len(node)} entries)")
+            node = node[key]
+        else:
+            node = node.setdefault(key, [] if nxt.isdigit() else {})
+    last = keys[-1]
+    if isinstance(node, list):
+        idx = int(last)
+        if idx == len(node):
+            node.append(value)
+        elif idx < len(node):
+            node[idx] = value
+        else:
+            raise CaseError(f"--set {dotted}: index {idx} is out of range")
+    else:
+        node[last] = value
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``key.path=value``; the value is read as TOML (numbers, booleans, quoted
+    strings, tables) and taken as a plain string when it is not valid TOML."""
+    if "=" not in text:
+        raise CaseError(f"--set {text!r}: expected key=value, e.g. operation.current_density='1 mA/cm2'")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Names the model accepts at ``loc`` (for "did you mean")."""
+    current: object = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        ann = getattr(current, "model_fields", {}).get(part)
+        if ann is None:
+            return []
+        current = ann.annotation
+        for arg in getattr(current, "__args__", ()):  # list[X] or X | None
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                current = arg
+    return list(getattr(current, "model_fields", {}))
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: the case is not valid:"]
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            names = _field_names(Case, loc)
+            hint = difflib.get_close_matches(str(loc[-1]), names, n=1)
+            msg = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(names)}")
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"  {where or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def load_case(path: str | Path, overrides: list[str] = ()) -> tuple[Case, str]:
+    """Read, override and validate a case file; returns the case and the SHA-256 of
+    the file's bytes plus overrides (recorded in every output)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CaseError(f"{path}: cannot read the case file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{path}: not valid TOML: {exc}") from None
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_path(data, key, value)
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as exc:
+        raise CaseError(format_validation_error(str(path), exc)) from None
+    digest = hashlib.sha256(raw + "\n".join(overrides).encode()).hexdigest()
+    return case, digest

@@ -1,0 +1,116 @@
+"""Command line: ``dendrite-fem run|check|materials``.
+
+Exit codes: 0 success, 2 invalid input (case file, geometry, material, output
+directory), 3 the solver did not converge, 1 anything else.  Under MPI an
+unexpected error on one rank aborts all ranks, so nothing hangs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_INPUT, EXIT_SOLVER, EXIT_OTHER = 2, 3, 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dendrite-fem",
+        description="Na+ current focusing at defects and pores of SE/Na-anode interfaces (DOLFINx).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="solve a case and write fields, profile, summary and figures")
+    run.add_argument("case", help="case file (TOML)")
+    run.add_argument("--out", help="result directory (default: results/<case name>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a case field, e.g. --set operation.current_density='1 mA/cm2' "
+                     "or --set electrolytes.0.material=NTOC (repeatable)")  # fmt: skip
+    run.add_argument("--quiet", action="store_true", help="print only the final table")
+    chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
+    chk.add_argument("case")
+    chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sub.add_parser("materials", help="list the electrolyte library with sources")
+    return p
+
+
+def _print_table(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{summary['case']['name']}: plating current along the anode interface")
+    for col in ("electrolyte", "σ [mS/cm]", "ℓ_W [µm]", "Wa", "max/mean", "min/mean", "CV",
+                ">2×mean", "tip/rim [mA/cm²]", "V_cell [mV]", "η̄ [mV]", "ohmic [mV]", "balance err", "Newton"):  # fmt: skip
+        t.add_column(col, justify="right")
+    for name, r in summary["electrolytes"].items():
+        m = r["metrics"]
+        tip = m["features"][0]["plating_current_A_per_m2"] * 0.1 if m["features"] else float("nan")
+        t.add_row(
+            name, f"{r['conductivity'] * 10:.3g}", f"{r['wagner_length'] * 1e6:.1f}", f"{r['wagner_number']:.3g}",
+            f"{m['max_over_mean']:.4f}", f"{m['min_over_mean']:.4f}", f"{m['coefficient_of_variation']:.4f}",
+            f"{m['share_above_twice_mean']:.3f}", f"{tip:.4g}", f"{m['counter_potential'] * 1e3:.3f}",
+            f"{m['mean_overpotential'] * 1e3:.3f}", f"{m['ohmic_drop'] * 1e3:.3f}",
+            f"{m['charge_balance_error']:.1e}", str(r["solver"]["newton_iterations"]),
+        )  # fmt: skip
+    Console(width=200).print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # imported here so that --help works without MPI/DOLFINx start-up
+    from mpi4py import MPI
+
+    import fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
+    from fem.app.case import CaseError, load_case
+    from fem.app.outputs import OutputError
+    from fem.materials import LIBRARY, MaterialError
+    from fem.solver import ConvergenceError
+    from meshes.spec import GeometryError
+
+    comm = MPI.COMM_WORLD
+    root = comm.rank == 0
+    try:
+        if args.command == "materials":
+            if root:
+                for e in LIBRARY.values():
+                    ea = "" if e.activation_energy is None else f", Ea = {e.activation_energy:.3f} eV"
+                    print(f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
+                          f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}")  # fmt: skip
+            return 0
+        case, digest = load_case(args.case, args.overrides)
+        if args.command == "check":
+            from meshes.distribute import build_mesh
+
+            window = case.window()
+            case.conductivities()
+            m = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or case.mesh.element_degree)
+            if root:
+                print(f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}")
+            return 0
+        from fem.app.runner import run_case
+
+        out = Path(args.out or Path("results") / case.case.name)
+        log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+        summary = run_case(case, out, args.case, digest, comm, log=log)
+        if root:
+            _print_table(summary)
+            print(f"results in {out}/")
+        return 0
+    except (CaseError, GeometryError, MaterialError, OutputError) as exc:
+        if root:
+            print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except ConvergenceError as exc:
+        if root:
+            print(f"error: the solver did not converge: {exc}", file=sys.stderr)
+        return EXIT_SOLVER
+    except Exception:  # noqa: BLE001 - any other failure must not leave ranks waiting
+        print(f"[rank {comm.rank}] unexpected error:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+        if comm.size > 1:
+            comm.Abort(EXIT_OTHER)
+        return EXIT_OTHER
+
+
+if __name__ == "__main__":
+    sys.exit(main())

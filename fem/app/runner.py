@@ -1,0 +1,202 @@
+"""Run a case: mesh once, solve for every electrolyte, write all outputs atomically."""
+
+from __future__ import annotations
+
+import platform
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import dolfinx
+import gmsh
+import numpy as np
+from mpi4py import MPI
+from petsc4py import PETSc
+
+import fem
+from fem import fields as fem_fields
+from fem.app import figures
+from fem.app.case import Case
+from fem.app.outputs import ResultDirectory, write_csv, write_json
+from fem.conduction import conductivity_field, interface_problem
+from fem.interface import interface_metrics, interface_trace, plating_profile
+from fem.kinetics import charge_transfer_resistance, wagner_length
+from fem.solver import solve_interface
+from meshes import tags
+from meshes.distribute import build_mesh
+
+#: units of the numbers in summary.json (SI throughout)
+UNITS = {
+    "anode_area": "m^(d-1)", "counter_area": "m^(d-1)", "pore_area": "m^(d-1)",
+    "total_plating_current": "A (per m of depth in 2D)", "counter_current": "same as total",
+    "applied_current": "same as total", "charge_balance_error": "1",
+    "mean_plating_current_density": "A/m^2", "max_plating_current_density": "A/m^2",
+    "min_plating_current_density": "A/m^2", "max_over_mean": "1", "min_over_mean": "1",
+    "coefficient_of_variation": "1", "share_above_twice_mean": "1", "mean_overpotential": "V",
+    "counter_potential": "V", "ohmic_drop": "V", "conductivity": "S/m", "wagner_length": "m",
+    "wagner_number": "1", "charge_transfer_resistance": "ohm m^2", "defect_size": "m",
+    "wall_time": "s",
+}  # fmt: skip
+
+
+class PhaseTimer:
+    """Wall time per phase, the maximum over ranks."""
+
+    def __init__(self, comm: MPI.Comm):
+        self.comm = comm
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, phase: str):
+        t0 = time.perf_counter()
+        yield
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - t0
+
+    def reduced(self) -> dict[str, float]:
+        return {k: self.comm.allreduce(v, op=MPI.MAX) for k, v in self.seconds.items()}
+
+
+def software_versions() -> dict[str, str]:
+    return {
+        "dendrite-fem": fem.__version__,
+        "dolfinx": dolfinx.__version__,
+        "petsc": ".".join(map(str, PETSc.Sys.getVersion())),
+        "gmsh": gmsh.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "mpi": MPI.Get_library_version().splitlines()[0].strip(),
+    }
+
+
+def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
+             log=print) -> dict:  # fmt: skip
+    """Solve ``case`` and write its results to ``out``; returns the summary (every rank)."""
+    timer = PhaseTimer(comm)
+    window = case.window()
+    kinetics = case.kinetics_model()
+    counter = case.counter()
+    options = case.solver_options()
+    conductivities = case.conductivities()
+    degree = case.mesh.element_degree
+    say = log if comm.rank == 0 else (lambda *a, **k: None)
+
+    with ResultDirectory(out, comm) as rd:
+        say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
+        mesh_data = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or degree)
+        timer.seconds.update(mesh_data.timings)
+        mesh = mesh_data.mesh
+        with timer("setup"):
+            V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
+            V1 = V if degree == 1 else dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+            # XDMF writes nodal data at the geometry nodes: use the geometry's degree
+            geometry_degree = mesh.geometry.cmap.degree
+            V_out = V if geometry_degree == degree else dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree))
+            trace = interface_trace(V1, mesh_data.facet_tags)
+        ndofs = V.dofmap.index_map.size_global
+        say(f"  {mesh_data.num_cells} cells, {ndofs} DOFs (P{degree})")
+        if case.output.fields:
+            with timer("output"):
+                fem_fields.write_tags(rd.path("tags.xdmf"), mesh, mesh_data.cell_tags, mesh_data.facet_tags)
+
+        results: dict[str, dict] = {}
+        profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        gathered: dict[str, fem_fields.GatheredField | None] = {}
+        r_ct = charge_transfer_resistance(kinetics)
+        a = window.characteristic_size()
+        for name, (sigma_value, source) in conductivities.items():
+            say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
+            with timer("setup"):
+                sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value})
+                problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter)
+            with timer("solve"):
+                report = solve_interface(problem, options)
+            with timer("postprocess"):
+                metrics = interface_metrics(problem, window.feature_points())
+                phi1 = fem_fields.interpolant(problem.phi, V1)
+                profiles[name] = plating_profile(trace, phi1, kinetics)
+                i_vec, i_mag = fem_fields.current_density(problem)
+            if case.output.fields:
+                with timer("output"):
+                    phi_out = fem_fields.interpolant(problem.phi, V_out)
+                    fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag])
+            if case.output.figures:
+                with timer("figures"):
+                    gathered[name] = fem_fields.gather_on_root(
+                        {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
+                    )
+            l_w = wagner_length(sigma_value, kinetics)
+            results[name] = {
+                "conductivity": sigma_value,
+                "conductivity_source": source,
+                "wagner_length": l_w,
+                "wagner_number": l_w / a,
+                "metrics": metrics,
+                "solver": {
+                    "newton_iterations": report.newton_iterations,
+                    "linear_iterations": report.linear_iterations,
+                    "continuation_steps": report.continuation_steps,
+                    "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
+                    "linear_solver": report.linear_solver,
+                    "seconds": report.seconds,
+                },
+            }
+            say(f"  {report.newton_iterations} Newton steps, max/mean {metrics['max_over_mean']:.4f}, "
+                f"charge balance {metrics['charge_balance_error']:.1e}")  # fmt: skip
+
+        applied = counter.value if counter.mode == "galvanostatic" else None
+        if comm.rank == 0:
+            with timer("output"):
+                _write_profile(rd.path("interface_profile.csv"), trace, profiles, window.dim)
+            if case.output.figures:
+                with timer("figures"):
+                    figures.current_maps(rd.path("current_maps.png"), gathered, window, applied)
+                    figures.interface_profile(
+                        rd.path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
+                        {k: v[0] for k, v in profiles.items()}, applied, window,
+                    )  # fmt: skip
+        summary = {
+            "case": {"name": case.case.name, "description": case.case.description, "file": case_file,
+                     "sha256": case_hash, "input": case.model_dump(mode="json")},  # fmt: skip
+            "software": software_versions(),
+            "parameters": {
+                "dimension": window.dim,
+                "mode": counter.mode,
+                "applied_current_density" if counter.mode == "galvanostatic" else "applied_voltage": counter.value,
+                "exchange_current_density": kinetics.exchange_current_density,
+                "effective_exchange_current_density": kinetics.effective_exchange_current,
+                "alpha_a": kinetics.alpha_a,
+                "alpha_c": kinetics.alpha_c,
+                "temperature": kinetics.temperature,
+                "pressure": kinetics.pressure,
+                "charge_transfer_resistance": r_ct,
+                "defect_size": a,
+            },
+            "electrolytes": results,
+            "run": {
+                "ranks": comm.size,
+                "cells": mesh_data.num_cells,
+                "dofs": ndofs,
+                "element_degree": degree,
+                "mesh_sizes": vars(window.resolved_sizes()),
+                "wall_time": timer.reduced(),
+            },
+            "units": UNITS,
+        }
+        if comm.rank == 0:
+            write_json(rd.path("summary.json"), summary)
+    return summary
+
+
+def _write_profile(path: Path, trace, profiles: dict, dim: int) -> None:
+    coords = ["x_m", "y_m"] if dim == 2 else ["x_m", "y_m", "z_m"]
+    header = ["s_m", *coords, "boundary"]
+    for name in profiles:
+        header += [f"i_dep_{name}_A_per_m2", f"eta_{name}_V"]
+    rows = []
+    for k in range(len(trace.points)):
+        row = [f"{trace.arc_length[k]:.9e}", *(f"{c:.9e}" for c in trace.points[k, :dim]),
+               "anode" if trace.on_anode[k] else "pore"]  # fmt: skip
+        for i_dep, eta in profiles.values():
+            row += [f"{i_dep[k]:.9e}", "" if np.isnan(eta[k]) else f"{eta[k]:.9e}"]
+        rows.append(row)
+    write_csv(path, header, rows)

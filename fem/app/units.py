@@ -1,0 +1,51 @@
+"""Unit-bearing input ("10 um", "0.9 mS/cm", "0.51 mA/cm2") parsed to SI floats, once."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pint
+
+#: "cm2" → "cm^2": the way battery papers write areas
+_POWER = re.compile(r"(?<=[A-Za-zµμ])([23])\b")
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    return pint.UnitRegistry(preprocessors=[lambda s: _POWER.sub(r"^\1", s)])
+
+
+def to_si(value: object, unit: str, example: str) -> float:
+    """Parse ``value`` (a string with a unit) and return its magnitude in ``unit``.
+
+    Bare numbers are refused: a case file must say "10 um", not 10."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected a quantity with a unit such as {example!r}, got {value!r}")
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} has no unit; write it with one, e.g. {example!r}")
+    ureg = registry()
+    try:
+        q = ureg.Quantity(value.strip())
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"cannot read {value!r} as a quantity ({exc}); write e.g. {example!r}") from None
+    if isinstance(q, (int, float)):
+        raise ValueError(f"{value!r} has no unit; write it with one, e.g. {example!r}")
+    try:
+        return float(q.to(unit).magnitude)
+    except pint.errors.DimensionalityError:
+        raise ValueError(
+            f"{value!r} is not a {_describe(unit)} (its unit is {q.units:~}); write e.g. {example!r}"
+        ) from None
+
+
+def _describe(unit: str) -> str:
+    return {
+        "m": "length",
+        "S/m": "conductivity",
+        "A/m^2": "current density",
+        "K": "temperature",
+        "Pa": "pressure",
+        "V": "voltage",
+        "rad": "angle",
+    }.get(unit, f"quantity in {unit}")

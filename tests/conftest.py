@@ -1,0 +1,89 @@
+"""Shared helpers: small solves in-process, the CLI in a subprocess (serial or MPI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fem  # noqa: F401  (orders the DOLFINx wheel's MPI before dolfinx)
+
+ROOT = Path(__file__).resolve().parent.parent
+UM = 1e-6
+
+
+def mpiexec() -> str:
+    candidate = Path(sys.executable).parent / "mpiexec"
+    return str(candidate) if candidate.exists() else "mpiexec"
+
+
+def run_cli(*args: str, np: int = 1, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``dendrite-fem`` in a fresh process (under mpiexec when np > 1)."""
+    cmd = [sys.executable, "-m", "fem.app.cli", *args]
+    if np > 1:
+        cmd = [mpiexec(), "-n", str(np), *cmd]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+def read_summary(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())
+
+
+@pytest.fixture
+def write_case(tmp_path):
+    """Write a case file from TOML text and return its path."""
+
+    def _write(text: str, name: str = "case.toml") -> Path:
+        p = tmp_path / name
+        p.write_text(text)
+        return p
+
+    return _write
+
+
+SMALL_CASE = """
+[case]
+name = "small"
+
+[geometry]
+dimension = 2
+width = "80 um"
+thickness = "40 um"
+
+[[geometry.defects]]
+kind = "protrusion"
+shape = "semicircle"
+radius = "8 um"
+
+[operation]
+current_density = "0.51 mA/cm2"
+
+[[electrolytes]]
+material = "NAS"
+
+[[electrolytes]]
+material = "NPS"
+"""
+
+
+def solve_window(window, sigma: float, kinetics, counter, degree: int = 1, linear_solver: str = "auto"):
+    """Mesh ``window``, solve with one conductivity; returns (problem, metrics, mesh data)."""
+    import dolfinx
+
+    from fem.conduction import conductivity_field, interface_problem
+    from fem.interface import interface_metrics
+    from fem.solver import SolverOptions, solve_interface
+    from meshes import tags
+    from meshes.distribute import build_mesh
+
+    m = build_mesh(window, geometry_order=1)
+    V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
+    s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma})
+    problem = interface_problem(V, s, m.facet_tags, kinetics, counter)
+    report = solve_interface(problem, SolverOptions(linear_solver=linear_solver))
+    return problem, interface_metrics(problem, window.feature_points()), m, report
