@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fem.app.units import to_si
 from fem.conduction import CounterCondition
@@ -213,13 +213,14 @@ class Case(Strict):
     solver: SolverInput = SolverInput()
     output: OutputInput = OutputInput()
 
-    @model_validator(mode="after")
-    def _unique_names(self):
-        labels = [e.label for e in self.electrolytes]
+    @field_validator("electrolytes")
+    @classmethod
+    def _unique_names(cls, electrolytes):
+        labels = [e.label for e in electrolytes]
         dup = {x for x in labels if labels.count(x) > 1}
         if dup:
             raise ValueError(f"electrolyte names must be unique; repeated: {', '.join(sorted(dup))} (set 'name')")
-        return self
+        return electrolytes
 
     # --- conversion to the domain objects -----------------------------------------
     def window(self) -> Window:

@@ -1,0 +1,98 @@
+"""Case files: shipped cases validate; bad input is refused with the field and the fix."""
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SMALL_CASE, run_cli
+
+from fem.app.case import CaseError, load_case
+from meshes.spec import GeometryError
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_cases_validate(path):
+    case, digest = load_case(path)
+    case.window().check()
+    assert len(digest) == 64 and case.conductivities()
+
+
+def test_units_are_parsed_to_si(write_case):
+    case, _ = load_case(write_case(SMALL_CASE))
+    assert case.geometry.width == pytest.approx(80e-6)
+    assert case.operation.current_density == pytest.approx(5.1)  # 0.51 mA/cm2 in A/m²
+    assert case.kinetics.exchange_current_density == pytest.approx(13.0)  # default 1.3 mA/cm²
+    assert case.conductivities()["NAS"][0] == pytest.approx(0.09)
+
+
+def test_override_changes_a_field(write_case):
+    case, d1 = load_case(write_case(SMALL_CASE), ["operation.current_density='1 mA/cm2'", "electrolytes.1.material=NTOC"])
+    assert case.operation.current_density == pytest.approx(10.0)
+    assert case.electrolytes[1].label == "NTOC"
+    _, d2 = load_case(write_case(SMALL_CASE))
+    assert d1 != d2  # the hash records the overrides
+
+
+BAD = [
+    ('width = "80 um"', 'width = "0.9 mS/cm"', "geometry.width", "not a length"),
+    ('width = "80 um"', "width = 80", "geometry.width", "has no unit"),
+    ('thickness = "40 um"', 'thicknes = "40 um"', "geometry.thicknes", "did you mean 'thickness'"),
+    ('radius = "8 um"', 'radius = "-8 um"', "geometry.defects[0].radius", "greater than 0"),
+    ('shape = "semicircle"', 'shape = "blob"', "geometry.defects[0].shape", "semicircle"),
+    ('radius = "8 um"', 'height = "8 um"', "geometry.defects[0]", "needs radius"),
+    ('material = "NPS"', 'material = "NPZ"', "electrolytes[1]", "did you mean"),
+    ('material = "NPS"', 'material = "NAS"', "electrolytes", "unique"),
+    ('current_density = "0.51 mA/cm2"', 'current_density = "0.51 mA"', "operation.current_density", "not a current density"),
+    ('current_density = "0.51 mA/cm2"', 'voltage = "10 mV"', "operation", "galvanostatic mode takes current_density"),
+    ("[operation]", "[operation]\nmode = 'potentiostatic'\nvoltage = '10 mV'", "operation", "no current_density"),
+    ('name = "small"', 'name = "small one"', "case.name", "pattern"),
+    ("[operation]", "[kinetics]\nalpha_a = 1.5\n[operation]", "kinetics.alpha_a", "less than 1"),
+    ("[operation]", "[kinetics]\ntemperature = '-5 K'\n[operation]", "kinetics.temperature", "greater than 0"),
+    ("[operation]", "[mesh]\nsize_near = '1 um'\n[operation]", "mesh", "all three"),
+    ("[operation]", "[mesh]\nelement_degree = 3\n[operation]", "mesh.element_degree", "1 or 2"),
+    ("[operation]", "[solverr]\nrtol = 1e-8\n[operation]", "solverr", "did you mean 'solver'"),
+]
+
+
+@pytest.mark.parametrize("old, new, field, hint", BAD, ids=[b[2] + ":" + b[3] for b in BAD])
+def test_bad_case_is_refused_with_field_and_hint(write_case, old, new, field, hint):
+    text = SMALL_CASE.replace(old, new, 1)
+    assert text != SMALL_CASE
+    with pytest.raises(CaseError) as err:
+        load_case(write_case(text))
+    msg = str(err.value)
+    assert "case.toml" in msg and field in msg and hint in msg, msg
+
+
+@pytest.mark.parametrize(
+    "old, new, hint",
+    [
+        ('radius = "8 um"', 'radius = "45 um"', "widen geometry.width"),
+        ('radius = "8 um"', 'radius = "8 um"\nx = "36 um"', "beyond the window"),
+        ('thickness = "40 um"', 'thickness = "9 um"', "increase geometry.thickness"),
+    ],
+)
+def test_impossible_geometry_is_refused(write_case, old, new, hint):
+    case, _ = load_case(write_case(SMALL_CASE.replace(old, new, 1)))
+    with pytest.raises(GeometryError, match=hint) as err:
+        case.window().check()
+    assert "geometry" in str(err.value)
+
+
+def test_cli_refuses_bad_case_with_exit_code_2_and_writes_nothing(write_case, tmp_path):
+    bad = write_case(SMALL_CASE.replace('width = "80 um"', 'width = "0.9 mS/cm"'))
+    out = tmp_path / "out"
+    r = run_cli("run", str(bad), "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert "geometry.width" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_cli_refuses_missing_file():
+    r = run_cli("check", "no/such/case.toml")
+    assert r.returncode == 2 and "cannot read the case file" in r.stderr
+
+
+def test_check_command_meshes_without_solving(write_case):
+    r = run_cli("check", str(write_case(SMALL_CASE)))
+    assert r.returncode == 0, r.stderr
+    assert "valid" in r.stdout and "anode" in r.stdout

@@ -1,0 +1,114 @@
+"""Geometry builders: the tags the solver expects, the right areas, refinement where asked."""
+
+import math
+
+import dolfinx
+import numpy as np
+import pytest
+import ufl
+from conftest import UM
+from mpi4py import MPI
+
+from meshes import tags
+from meshes.distribute import build_mesh
+from meshes.spec import Cone, Defect, Ellipse, FlatVoid, GeometryError, MeshSizes, Roughness, Round, Window
+
+W, L = 100 * UM, 50 * UM
+COARSE3 = MeshSizes(1.5 * UM, 3 * UM, 12 * UM)
+
+
+def measure(m, tag):
+    ds = ufl.Measure("ds", domain=m.mesh, subdomain_data=m.facet_tags)
+    one = dolfinx.fem.Constant(m.mesh, 1.0)
+    return MPI.COMM_WORLD.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * ds(tag))))
+
+
+def volume(m):
+    one = dolfinx.fem.Constant(m.mesh, 1.0)
+    return MPI.COMM_WORLD.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * ufl.dx(domain=m.mesh))))
+
+
+# geometry, expected anode length/area, expected pore length/area, expected SE volume
+R = 8 * UM
+CASES_2D = {
+    "flat": (Window(2, W, L), W, 0.0, W * L),
+    "semicircle": (Window(2, W, L, defects=(Defect("protrusion", Round(R)),)), W - 2 * R + math.pi * R, 0.0, W * L - math.pi * R**2 / 2),
+    "pore": (Window(2, W, L, defects=(Defect("pore", Round(R)),)), W - 2 * R, math.pi * R, W * L - math.pi * R**2 / 2),
+    "ellipse": (Window(2, W, L, defects=(Defect("protrusion", Ellipse(4 * UM, 12 * UM)),)), None, 0.0, W * L - math.pi * 4 * 12 * UM**2 / 2),
+    "flat_void": (Window(2, W, L, defects=(Defect("pore", FlatVoid(10 * UM, 1 * UM)),)), W - 20 * UM, None, W * L - math.pi * 10 * 1 * UM**2 / 2),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(CASES_2D))
+def test_2d_tags_and_measures(name):
+    window, anode, pore, vol = CASES_2D[name]
+    m = build_mesh(window)
+    assert set(np.unique(m.cell_tags.values)) == {tags.ELECTROLYTE}
+    assert measure(m, tags.COUNTER) == pytest.approx(W, rel=1e-12)
+    assert measure(m, tags.SIDE) == pytest.approx(2 * L, rel=1e-12)
+    if anode is not None:
+        assert measure(m, tags.ANODE) == pytest.approx(anode, rel=2e-3)  # polygonal arcs: O(h²)
+    if pore is not None:
+        assert measure(m, tags.PORE) == pytest.approx(pore, rel=2e-3)
+    assert volume(m) == pytest.approx(vol, rel=2e-3)
+
+
+def test_cone_tip_is_rounded_and_refined():
+    cone = Cone(12 * UM, math.radians(15), 1 * UM)
+    m = build_mesh(Window(2, W, L, defects=(Defect("protrusion", cone),)))
+    x = m.mesh.geometry.x
+    edges = dolfinx.mesh.entities_to_geometry(m.mesh, 1, m.facet_tags.find(tags.ANODE))
+    assert x[edges.ravel(), 1].max() == pytest.approx(12 * UM, rel=1e-3)  # tip height
+    lengths = np.linalg.norm(x[edges[:, 0]] - x[edges[:, 1]], axis=1)
+    centres = 0.5 * (x[edges[:, 0]] + x[edges[:, 1]])
+    # element size at the tip resolves the tip radius (default: r_tip / 16)
+    at_tip = np.linalg.norm(centres - [0, 12 * UM, 0], axis=1) < 0.5 * UM
+    assert at_tip.any() and lengths[at_tip].max() < 0.2 * UM  # r_tip / 5
+    far = np.abs(centres[:, 0]) > 40 * UM
+    assert lengths[far].min() > 4 * lengths[at_tip].max()  # interface size far from the tip
+
+
+def test_roughness_maps_the_interface():
+    r = Roughness(3 * UM, 25 * UM)
+    m = build_mesh(Window(2, W, L, roughness=r))
+    x = m.mesh.geometry.x
+    nodes = dolfinx.mesh.entities_to_geometry(m.mesh, 1, m.facet_tags.find(tags.ANODE)).ravel()
+    assert np.allclose(x[nodes, 1], r.height(x[nodes, 0]), atol=1e-15)
+    assert x[nodes, 1].max() == pytest.approx(3 * UM, rel=1e-3)
+    top = dolfinx.mesh.entities_to_geometry(m.mesh, 1, m.facet_tags.find(tags.COUNTER)).ravel()
+    assert np.allclose(x[top, 1], L)
+
+
+@pytest.mark.parametrize(
+    "defect, pore_area",
+    [
+        (Defect("protrusion", Round(8 * UM)), 0.0),
+        (Defect("pore", Round(8 * UM)), 2 * math.pi * (8 * UM) ** 2),
+        (Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)), 0.0),
+        (Defect("pore", FlatVoid(10 * UM, 2 * UM)), None),
+    ],
+    ids=["hemisphere", "pore", "cone", "flat_void"],
+)
+def test_3d_tags_and_section_plane(defect, pore_area):
+    m = build_mesh(Window(3, 50 * UM, 40 * UM, defects=(defect,), sizes=COARSE3))
+    assert measure(m, tags.COUNTER) == pytest.approx((50 * UM) ** 2, rel=1e-12)
+    assert measure(m, tags.SIDE) == pytest.approx(4 * 50 * UM * 40 * UM, rel=1e-12)
+    if pore_area is not None:
+        assert measure(m, tags.PORE) == pytest.approx(pore_area, rel=0.02)
+    # the plane y = 0 is conforming: mesh vertices lie on it along the interface
+    x = m.mesh.geometry.x
+    nodes = dolfinx.mesh.entities_to_geometry(m.mesh, 2, m.facet_tags.find(tags.ANODE)).ravel()
+    assert np.sum(np.abs(x[nodes, 1]) < 1e-15) > 10
+
+
+def test_geometry_errors_name_the_field():
+    with pytest.raises(GeometryError, match=r"geometry.defects\[1\] overlap"):
+        Window(2, W, L, defects=(Defect("pore", Round(8 * UM)), Defect("pore", Round(8 * UM), 10 * UM))).check()
+    with pytest.raises(GeometryError, match="a pore cannot have shape cone"):
+        Window(2, W, L, defects=(Defect("pore", Cone(10 * UM, 0.3, 1 * UM)),)).check()
+    with pytest.raises(GeometryError, match="tip_radius"):
+        Window(2, W, L, defects=(Defect("protrusion", Cone(2 * UM, 0.3, 3 * UM)),)).check()
+    with pytest.raises(GeometryError, match="whole number of roughness wavelengths"):
+        Window(2, W, L, roughness=Roughness(1 * UM, 30 * UM)).check()
+    with pytest.raises(GeometryError, match="either defects or roughness"):
+        Window(2, W, L, defects=(Defect("pore", Round(8 * UM)),), roughness=Roughness(1 * UM, 25 * UM)).check()
