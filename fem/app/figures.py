@@ -39,8 +39,10 @@ def _section(field: GatheredField):
     )
     grid.cell_data["mag"] = field.cellwise["current_density_magnitude"].ravel()
     grid.cell_data["vec"] = field.cellwise["current_density"]
-    cut = grid.slice(normal=(0, 1, 0), origin=(0, 0, 0)).triangulate()
-    tris = cut.cells.reshape(-1, 4)[:, 1:]
+    # just off the plane y = 0, which the mesh conforms to (a cut along faces is degenerate)
+    offset = 1e-6 * np.ptp(field.points[:, 0])
+    cut = grid.slice(normal=(0, 1, 0), origin=(0, offset, 0)).triangulate().clean()
+    tris = cut.faces.reshape(-1, 4)[:, 1:]
     vec = np.asarray(cut.cell_data["vec"])
     return np.asarray(cut.points)[:, [0, 2]], tris, np.asarray(cut.cell_data["mag"]), vec[:, [0, 2]]
 
@@ -97,7 +99,7 @@ def interface_profile(path: Path, x: np.ndarray, on_anode: np.ndarray, profiles:
     for name, i_dep in profiles.items():
         ax.plot(x * UM, i_dep * TO_MA_CM2, lw=1.6, label=name)
     if applied is not None:
-        ax.axhline(applied * TO_MA_CM2, color="0.4", ls="--", lw=1, label="applied")
+        ax.axhline(applied * TO_MA_CM2, color="0.4", ls="--", lw=1, label="applied (counter side)")
     pore = ~on_anode
     if pore.any():
         ax.fill_between(x * UM, 0, 1, where=pore, transform=ax.get_xaxis_transform(),
