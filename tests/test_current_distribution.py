@@ -24,6 +24,8 @@ GEOMETRIES = {
     "rough": Window(2, 100 * UM, 50 * UM, roughness=Roughness(3 * UM, 25 * UM)),
     "round3d": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Round(8 * UM)),), sizes=COARSE3),
     "pore3d": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Round(8 * UM)),), sizes=COARSE3),
+    "cone3d": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)),), sizes=COARSE3),
+    "rough3d": Window(3, 50 * UM, 40 * UM, roughness=Roughness(2 * UM, 25 * UM), sizes=MeshSizes(1.5 * UM, 1.5 * UM, 10 * UM)),
 }  # fmt: skip
 
 
@@ -84,3 +86,19 @@ def test_mirror_symmetry_of_a_centred_defect():
     # the mesh is not mirror-symmetric, so agreement is to discretisation error
     assert np.max(np.abs(mirrored[::-1] - i_dep)) / i_dep.mean() < 0.02
     assert isinstance(V1, dolfinx.fem.FunctionSpace)
+
+
+def test_continuation_rescues_a_hard_solve():
+    """At 20 mA/cm² the linearised guess is far off; with at most 4 Newton steps per load
+    step only continuation converges, and it must reach the same solution."""
+    from fem.solver import SolverOptions, solve_interface
+
+    window = GEOMETRIES["round"]
+    hard = CounterCondition("galvanostatic", 200.0)
+    reference, m_ref, _, rep_ref = solve_window(window, 0.01, K, hard)
+    assert not rep_ref.continuation_steps
+    problem, _, _, _ = solve_window(window, 0.01, K, hard)
+    problem.phi.x.array[:] = 0.0
+    report = solve_interface(problem, SolverOptions(max_iterations=4))
+    assert report.continuation_steps and report.continuation_steps[-1] == 1.0
+    assert np.allclose(problem.phi.x.array, reference.phi.x.array, rtol=1e-8, atol=1e-12)

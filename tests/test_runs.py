@@ -133,3 +133,24 @@ def test_non_convergence_is_an_error_and_leaves_no_results(write_case, tmp_path)
     assert r.returncode == 3, r.stdout + r.stderr
     assert "did not converge" in r.stderr and "SNES reason" in r.stderr
     assert not out.exists() and not list(tmp_path.glob(".fail*"))
+
+
+def test_3d_case_runs_with_section_profile_and_figures(tmp_path):
+    out = tmp_path / "3d"
+    case = ROOT / "cases" / "nas_vs_nps_protrusion_3d.toml"
+    r = run_cli("run", str(case), "--out", str(out), "--set", "mesh.size_near='1.5 um'",
+                "--set", "mesh.size_interface='3 um'", "--set", "mesh.size_far='15 um'")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    s = read_summary(out)
+    nas, nps = s["electrolytes"]["NAS"]["metrics"], s["electrolytes"]["NPS"]["metrics"]
+    assert nps["max_over_mean"] > nas["max_over_mean"] > 1.0
+    assert max(nas["charge_balance_error"], nps["charge_balance_error"]) < 1e-8
+    with (out / "interface_profile.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    x = np.array([float(r["x_m"]) for r in rows])
+    y = np.array([float(r["y_m"]) for r in rows])
+    z = np.array([float(r["z_m"]) for r in rows])
+    assert np.all(np.abs(y) < 1e-12)  # the trace lies in the section plane y = 0
+    assert x.min() == pytest.approx(-40e-6) and x.max() == pytest.approx(40e-6)
+    assert z.max() == pytest.approx(10e-6, rel=1e-6)  # it passes over the hemisphere's apex
+    assert (out / "current_maps.png").stat().st_size > 10_000
