@@ -9,9 +9,9 @@ Strategy, each step an error rather than a silent result when it fails:
 3. if that fails, load continuation: the applied current (or voltage) is raised
    from 0 to its target in steps that halve on failure and grow on success.
 
-Convergence is judged on the residual norm against a current scale: the
-norm of ∫_Γa i_ref v ds with i_ref = max(i0, |i_app|), so the tolerance means the
-same on every mesh and for every unit choice.
+Convergence is judged on the residual norm against a current scale: the norm
+of ∫_Γa ī v ds with ī the mean plating current of the linearised solution, so the
+tolerance means the same on every mesh, for every unit choice and for any i0.
 """
 
 from __future__ import annotations
@@ -95,16 +95,20 @@ def _ksp_options(options: SolverOptions, num_dofs: int) -> tuple[dict, str]:
 
 
 def _current_scale(problem: InterfaceProblem) -> float:
-    """‖∫_Γa i_ref v ds‖₂ with i_ref = max(i0, |i_app|): the residual norm that
-    corresponds to the problem's own current density."""
+    """‖∫_Γa ī v ds‖₂ with ī the mean plating current of the linearised solution (in
+    ``problem.phi``), or i0 if that is zero: the residual norm that corresponds to the
+    current that actually flows, whatever i0 is."""
     V = problem.phi.function_space
-    i_ref = problem.kinetics.effective_exchange_current
-    if problem.counter.mode == "galvanostatic":
-        i_ref = max(i_ref, abs(problem.counter.value))
+    comm = V.mesh.comm
+    slope = problem.constants["slope"]
+
+    def integral(expr) -> float:
+        return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * problem.ds_anode)))
+
+    area = integral(dolfinx.fem.Constant(V.mesh, 1.0))
+    i_ref = abs(integral(slope * problem.phi)) / area or problem.kinetics.effective_exchange_current
     v = ufl.TestFunction(V)
-    b = dolfinx.fem.petsc.assemble_vector(
-        dolfinx.fem.form(i_ref * v * problem.ds(tags.ANODE))
-    )
+    b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(i_ref * v * problem.ds_anode))
     b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     norm = b.norm()
     b.destroy()
@@ -143,10 +147,9 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
     comm = V.mesh.comm
     ksp_opts, ksp_name = _ksp_options(options, V.dofmap.index_map.size_global)
     report = SolveReport(linear_solver=ksp_name)
-    atol = options.rtol * _current_scale(problem)
-
     problem.set_load_fraction(1.0)
     report.linear_iterations += solve_linearised(problem, options)
+    atol = options.rtol * _current_scale(problem)
 
     snes_opts = ksp_opts | {
         "snes_type": "newtonls",

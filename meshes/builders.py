@@ -21,7 +21,7 @@ import gmsh
 import numpy as np
 
 from meshes import tags
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, Round, Window, scaled
+from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Round, Window, scaled
 
 #: length of one Gmsh model unit [m]
 MODEL_UNIT = 1e-6
@@ -79,6 +79,34 @@ def _defect_body_3d(d: Defect) -> list[tuple[int, int]]:
     raise TypeError(f"unknown shape {s!r}")
 
 
+def _gap_patches(window: Window) -> list[tuple[int, int]]:
+    """Segments (2D) or discs (3D) of the interface plane that lose contact."""
+    occ = gmsh.model.occ
+    out = []
+    for d in window.defects:
+        if isinstance(d.shape, Gap):
+            r = d.shape.radius
+            if window.dim == 2:
+                a, b = occ.addPoint(d.x - r, 0, 0), occ.addPoint(d.x + r, 0, 0)
+                out.append((1, occ.addLine(a, b)))
+            else:
+                out.append((2, occ.addDisk(d.x, d.y, 0, r, r)))
+    return out
+
+
+def _interlayer_divider(window: Window) -> list[tuple[int, int]]:
+    """The line (2D) or plane (3D) at the interlayer's top, larger than the window."""
+    t = window.interlayer_thickness
+    if t is None:
+        return []
+    occ = gmsh.model.occ
+    w = window.width
+    if window.dim == 2:
+        a, b = occ.addPoint(-w, t, 0), occ.addPoint(w, t, 0)
+        return [(1, occ.addLine(a, b))]
+    return [(2, occ.addRectangle(-w, -w - window.in_plane_depth, t, 2 * w, 2 * (w + window.in_plane_depth)))]
+
+
 def _classify_boundary(window: Window, boundary: list[tuple[int, int]]) -> dict[int, list[int]]:
     """Sort boundary entities into the facet groups by where they lie."""
     dim = window.dim
@@ -96,7 +124,13 @@ def _classify_boundary(window: Window, boundary: list[tuple[int, int]]) -> dict[
         ):
             groups[tags.SIDE].append(tag)
         elif hi[up] < tol:
-            groups[tags.ANODE].append(tag)
+            centre = np.array(gmsh.model.occ.getCenterOfMass(edim, tag))
+            in_gap = any(
+                isinstance(d.shape, Gap)
+                and math.hypot(centre[0] - d.x, (centre[1] - d.y) if dim == 3 else 0.0) < d.shape.radius
+                for d in window.defects
+            )
+            groups[tags.PORE if in_gap else tags.ANODE].append(tag)
         else:
             centre = np.array(gmsh.model.occ.getCenterOfMass(edim, tag))
             nearest = min(
@@ -169,29 +203,37 @@ def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
     gmsh.model.add("interface-window")
     if dim == 2:
         domain = [(2, occ.addRectangle(-window.width / 2, 0, 0, window.width, window.thickness))]
-        bodies = [b for d in window.defects for b in _defect_body_2d(d)]
+        bodies = [b for d in window.defects if not isinstance(d.shape, Gap) for b in _defect_body_2d(d)]
     else:
         depth = window.in_plane_depth
         domain = [
             (3, occ.addBox(-window.width / 2, -depth / 2, 0, window.width, depth, window.thickness))
         ]
-        bodies = [b for d in window.defects for b in _defect_body_3d(d)]
+        bodies = [b for d in window.defects if not isinstance(d.shape, Gap) for b in _defect_body_3d(d)]
     if bodies:
         domain, _ = occ.cut(domain, bodies)
+    cutters = _gap_patches(window) + _interlayer_divider(window)
     if dim == 3 and window.section_plane:
         # a conforming plane y = 0 gives the mesh an interface trace for the profile
         plane = occ.addRectangle(-window.width, -window.thickness, 0, 2 * window.width, 3 * window.thickness)
         occ.rotate([(2, plane)], 0, 0, 0, 1, 0, 0, math.pi / 2)
-        section, _ = occ.intersect([(2, plane)], domain, removeObject=True, removeTool=False)
-        if section:
-            out, _ = occ.fragment(domain, section)
-            domain = [e for e in out if e[0] == 3]
+        cutters.append((2, plane))
+    if cutters:
+        # keep only the parts of the cutters inside the SE, then imprint them on it
+        inside, _ = occ.intersect(cutters, domain, removeObject=True, removeTool=False)
+        if inside:
+            out, _ = occ.fragment(domain, inside)
+            domain = [e for e in out if e[0] == dim]
     occ.synchronize()
 
     volumes = [tag for _, tag in gmsh.model.getEntities(dim)]
     boundary = gmsh.model.getBoundary([(dim, t) for t in volumes], combined=True, oriented=False)
     groups = _classify_boundary(window, [(abs(d), abs(t)) for d, t in boundary])
-    gmsh.model.addPhysicalGroup(dim, volumes, tags.ELECTROLYTE, name="electrolyte")
+    band = window.interlayer_thickness
+    in_band = [t for t in volumes if band is not None and occ.getCenterOfMass(dim, t)[dim - 1] < band]
+    gmsh.model.addPhysicalGroup(dim, [t for t in volumes if t not in in_band], tags.ELECTROLYTE, name="electrolyte")
+    if in_band:
+        gmsh.model.addPhysicalGroup(dim, in_band, tags.INTERLAYER, name="interlayer")
     for name, tag in tags.FACET_TAGS.items():
         if groups[tag]:
             gmsh.model.addPhysicalGroup(dim - 1, groups[tag], tag, name=name)
@@ -203,7 +245,11 @@ def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)
     gmsh.model.mesh.generate(dim)
     if geometry_order > 1:
+        # curving the boundary can invert cells next to it; Gmsh's elastic + optimisation
+        # pass untangles them
         gmsh.model.mesh.setOrder(geometry_order)
+        gmsh.model.mesh.optimize("HighOrderElastic")
+        gmsh.model.mesh.optimize("HighOrder")
     counts = {}
     for pdim, ptag in gmsh.model.getPhysicalGroups():
         name = gmsh.model.getPhysicalName(pdim, ptag)

@@ -13,6 +13,7 @@ import dolfinx
 import dolfinx.io.gmsh
 import gmsh
 from mpi4py import MPI
+import numpy as np
 
 from meshes.builders import MODEL_UNIT, build_model
 from meshes.spec import GeometryError, Window
@@ -46,6 +47,28 @@ def _apply_roughness(mesh: dolfinx.mesh.Mesh, window: Window) -> None:
     x[:, up] += h * (1.0 - x[:, up] / window.thickness)
 
 
+def _check_curved_cells(mesh: dolfinx.mesh.Mesh) -> None:
+    """Refuse curved cells whose Jacobian changes sign (tangled by curving the boundary):
+    det J is sampled at the vertices and the centroid of every cell."""
+    import basix
+    import ufl
+
+    tdim = mesh.topology.dim
+    cell = basix.CellType.triangle if tdim == 2 else basix.CellType.tetrahedron
+    ref = basix.geometry(cell)
+    points = np.vstack([ref, ref.mean(axis=0)])
+    expr = dolfinx.fem.Expression(ufl.JacobianDeterminant(mesh), points)
+    cells = np.arange(mesh.topology.index_map(tdim).size_local, dtype=np.int32)
+    det = expr.eval(mesh, cells).reshape(len(cells), -1)
+    bad = int(np.sum(np.min(det * np.sign(det[:, -1:]), axis=1) <= 0))
+    bad = mesh.comm.allreduce(bad)
+    if bad:
+        raise GeometryError(
+            f"{bad} curved cells are tangled (their Jacobian changes sign); use "
+            "mesh.geometry_order = 1 or a finer size_near at curved walls"
+        )
+
+
 def build_mesh(
     window: Window, comm: MPI.Comm = MPI.COMM_WORLD, geometry_order: int = 1, verbose: bool = False
 ) -> InterfaceMesh:
@@ -75,6 +98,8 @@ def build_mesh(
     finally:
         gmsh.finalize()
     data.mesh.geometry.x[:] *= MODEL_UNIT
+    if geometry_order > 1:
+        _check_curved_cells(data.mesh)
     if window.roughness is not None:
         _apply_roughness(data.mesh, window)
     mesh = data.mesh

@@ -29,6 +29,7 @@ class GeometryError(ValueError):
 _LENGTHS = {
     "radius", "height", "thickness", "tip_radius", "x", "y", "amplitude", "wavelength",
     "width", "depth", "near", "interface", "far", "radius_min", "radius_max", "gap",
+    "interlayer_thickness",
 }  # fmt: skip
 
 
@@ -144,12 +145,32 @@ class Cone:
         return self.tip_radius * math.cos(self.half_angle)
 
 
-Shape = Round | Ellipse | FlatVoid | Cone
+@dataclass(frozen=True)
+class Gap:
+    """Loss of contact without a cavity: the strip |x − x0| < ``radius`` (2D) or the
+    disc of that radius (3D) of the flat interface insulates [m]."""
+
+    radius: float
+
+    @property
+    def half_width(self) -> float:
+        return self.radius
+
+    @property
+    def height(self) -> float:
+        return 0.0
+
+    @property
+    def smallest_feature(self) -> float:
+        return self.radius
+
+
+Shape = Round | Ellipse | FlatVoid | Cone | Gap
 
 #: which shapes each kind of defect may take
 ALLOWED_SHAPES = {
     "protrusion": (Round, Ellipse, Cone),
-    "pore": (Round, FlatVoid, Ellipse),
+    "pore": (Round, FlatVoid, Ellipse, Gap),
 }
 
 
@@ -251,6 +272,7 @@ class Window:
     roughness: Roughness | None = None
     sizes: MeshSizes | None = None
     section_plane: bool = True  #: 3D: embed the plane y = 0 so the mesh has a profile trace
+    interlayer_thickness: float | None = None  #: a band 0 < y < t (2D) / z (3D) tagged interlayer
     labels: tuple[str, ...] = field(default=())  #: field paths of the defects, for messages
 
     @property
@@ -302,6 +324,11 @@ class Window:
                 raise GeometryError(f"geometry.{name} must be positive, got {value!r} m")
         if self.dim == 3 and self.depth is not None and not self.depth > 0:
             raise GeometryError(f"geometry.depth must be positive, got {self.depth!r} m")
+        t = self.interlayer_thickness
+        if t is not None and not 0 < t < 0.5 * self.thickness:
+            raise GeometryError(
+                f"interlayer thickness must lie between 0 and half the SE thickness, got {t!r} m"
+            )
         if self.defects and self.roughness is not None:
             raise GeometryError(
                 "geometry: give either defects or roughness, not both "
@@ -337,6 +364,8 @@ class Window:
                 f"{where}: a {d.kind} cannot have shape {type(s).__name__.lower()}; use one of {names}"
             )
         for name in ("radius", "height", "thickness", "tip_radius"):
+            if isinstance(s, Gap) and name == "height":
+                continue  # a contact gap has no cavity
             value = getattr(s, name, None)
             if value is not None and not value > 0:
                 raise GeometryError(f"{where}.{name} must be positive, got {value!r} m")

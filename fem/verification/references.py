@@ -1,0 +1,58 @@
+"""Closed-form references for the current distribution (derivations: docs/verification.md).
+
+All functions take and return SI units.  ``i_far`` is the uniform current density far from
+the interface, E0 = i_far / σ the far field.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fem.kinetics import Kinetics, overpotential_for_current
+
+
+def cell_voltage_1d(i_app: float, layers: list[tuple[float, float]], kinetics: Kinetics) -> float:
+    """Counter-side potential [V] of a flat cell plating at ``i_app`` [A/m²] through
+    ``layers`` = [(thickness [m], σ [S/m]), ...]: V = i_app Σ t_k/σ_k − η(−i_app)."""
+    ohmic = i_app * sum(t / s for t, s in layers)
+    return ohmic - overpotential_for_current(-i_app, kinetics)
+
+
+def primary_boss_current(x: np.ndarray, y: np.ndarray, radius: float, i_far: float) -> np.ndarray:
+    """Primary current density [A/m²] on a semicircular boss of radius a on an equipotential
+    plane in a uniform normal field: φ = E0 y (1 − a²/r²).  On the boss i = 2 i_far sin θ,
+    on the plane i = i_far (1 − a²/x²)."""
+    r = np.hypot(x, y)
+    on_boss = r < radius * (1 + 1e-6) + 1e-15 * radius
+    sin_t = np.divide(y, r, out=np.zeros_like(r), where=r > 0)
+    plane = i_far * (1.0 - radius**2 / np.maximum(x**2, 1e-300))
+    return np.where(on_boss & (y > 0), 2.0 * i_far * sin_t, plane)
+
+
+def primary_boss_potential(x: np.ndarray, y: np.ndarray, radius: float, e0: float) -> np.ndarray:
+    """φ = E0 y (1 − a²/(x² + y²)) [V]: zero on the plane and the boss."""
+    return e0 * y * (1.0 - radius**2 / (x**2 + y**2))
+
+
+def primary_strip_potential(x: np.ndarray, y: np.ndarray, half_width: float, e0: float) -> np.ndarray:
+    """φ = E0 Im sqrt(z² − a²) [V], z = x + i y: zero on the electrode |x| > a, insulating
+    strip |x| < a, E0 y far away (branch: sqrt(z − a) sqrt(z + a), valid for y ≥ 0)."""
+    z = np.asarray(x) + 1j * np.asarray(y)
+    return e0 * np.imag(np.sqrt(z - half_width) * np.sqrt(z + half_width))
+
+
+def primary_strip_current(x: np.ndarray, half_width: float, i_far: float) -> np.ndarray:
+    """Primary current density on the electrode next to an insulating strip |x| < a:
+    i = i_far |x| / sqrt(x² − a²) for |x| > a (an inverse square-root singularity at the rim)."""
+    x = np.abs(np.asarray(x, dtype=float))
+    return np.where(x > half_width, i_far * x / np.sqrt(np.maximum(x**2 - half_width**2, 1e-300)), 0.0)
+
+
+def sinusoid_modulation(amplitude: float, wavelength: float, wagner_length: float) -> float:
+    """Relative amplitude δ of the plating current i = i_app (1 + δ cos kx) on a shallow
+    sinusoidal electrode y = A cos kx with linear kinetics, to first order in A k:
+    δ = A k / (1 + k ℓ_W), k = 2π/λ.  (Primary limit ℓ_W → 0: δ = A k.)"""
+    k = 2.0 * math.pi / wavelength
+    return amplitude * k / (1.0 + k * wagner_length)
