@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("materials", help="list the electrolyte library with sources")
+    ver = sub.add_parser("verify", help="run the verification suite (closed forms, MMS rates, symmetry)")
+    ver.add_argument("--quick", action="store_true", help="the small meshes the test suite uses")
+    ver.add_argument("--out", default="docs/verification", help="directory for results.md/json and plots")
+    ver.add_argument("--doc", default="docs/verification.md",
+                     help="Markdown file whose 'verify' block receives the table ('' for none)")  # fmt: skip
     return p
 
 
@@ -78,6 +83,17 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
                           f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}")  # fmt: skip
             return 0
+        if args.command == "verify":
+            from fem.verification import report
+            from fem.verification.suite import run_suite
+
+            results = run_suite(quick=args.quick, log=print if root else (lambda *a: None))
+            if root:
+                report.write(results, Path(args.out), Path(args.doc) if args.doc else None, args.quick)
+                failed = [r for r in results["rows"] if not r.passed]
+                print(report.markdown(results, args.quick))
+                print(f"{len(failed)} check(s) outside tolerance" if failed else "all checks within tolerance")
+            return 1 if comm.bcast(any(not r.passed for r in results["rows"]), root=0) else 0
         case, digest = load_case(args.case, args.overrides)
         if args.command == "check":
             from meshes.distribute import build_mesh

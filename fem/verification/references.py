@@ -36,11 +36,14 @@ def primary_boss_potential(x: np.ndarray, y: np.ndarray, radius: float, e0: floa
     return e0 * y * (1.0 - radius**2 / (x**2 + y**2))
 
 
-def primary_strip_potential(x: np.ndarray, y: np.ndarray, half_width: float, e0: float) -> np.ndarray:
-    """φ = E0 Im sqrt(z² − a²) [V], z = x + i y: zero on the electrode |x| > a, insulating
-    strip |x| < a, E0 y far away (branch: sqrt(z − a) sqrt(z + a), valid for y ≥ 0)."""
-    z = np.asarray(x) + 1j * np.asarray(y)
-    return e0 * np.imag(np.sqrt(z - half_width) * np.sqrt(z + half_width))
+def primary_strip_potential(x, y, half_width: float, e0: float, sqrt=np.sqrt):
+    """φ = E0 Im w, w = sqrt(z² − a²), z = x + i y, on the branch with Im w ≥ 0 (y ≥ 0):
+    zero on the electrode |x| > a, insulating strip |x| < a, E0 y far away.  In real
+    arithmetic, with c = z² − a²: Im w = sqrt((|c| − Re c) / 2); ``sqrt`` may be
+    ``ufl.sqrt``, so the same expression serves as boundary data and in forms."""
+    re = x**2 - y**2 - half_width**2
+    modulus = sqrt(re**2 + 4 * x**2 * y**2)
+    return e0 * sqrt((modulus - re) / 2)
 
 
 def primary_strip_current(x: np.ndarray, half_width: float, i_far: float) -> np.ndarray:

@@ -1,0 +1,351 @@
+"""The verification suite: every check against its reference, as table rows.
+
+Each check returns :class:`Row` objects (case, reference, computed, relative error,
+DOFs, time).  ``quick=True`` selects the small meshes the test suite runs; the full
+set (``dendrite-fem verify``) uses production resolution and writes
+``docs/verification.md``'s table, a JSON file and the convergence plots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import dolfinx
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from fem.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
+from fem.constants import thermal_voltage
+from fem.fields import interpolant
+from fem.interface import interface_metrics, interface_trace, plating_profile
+from fem.kinetics import Kinetics, wagner_length
+from fem.solver import SolverOptions, solve_interface
+from fem.verification import references
+from fem.verification.mms import mms_errors, observed_rates
+from meshes import tags
+from meshes.distribute import InterfaceMesh, build_mesh
+from meshes.spec import Defect, Gap, MeshSizes, Roughness, Round, Window
+
+UM = 1e-6
+I_APP = 5.1  #: 0.51 mA/cm²
+
+
+@dataclass
+class Row:
+    group: str
+    case: str
+    reference: float
+    computed: float
+    dofs: int
+    seconds: float
+    tolerance: float  #: the relative error this check must stay below
+    note: str = ""
+
+    @property
+    def error(self) -> float:
+        return abs(self.computed - self.reference) / abs(self.reference)
+
+    @property
+    def passed(self) -> bool:
+        return self.error <= self.tolerance
+
+
+@dataclass
+class Convergence:
+    """An error against mesh size, for a log-log plot with the expected slope."""
+
+    name: str
+    h: list[float]
+    errors: dict[str, list[float]]
+    expected: dict[str, float]
+    observed: dict[str, float] = field(default_factory=dict)
+
+
+def _solve(mesh: InterfaceMesh, sigma: dict[int, float], kinetics: Kinetics, counter: CounterCondition,
+           degree: int) -> InterfaceProblem:  # fmt: skip
+    V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", degree))
+    s = conductivity_field(mesh.mesh, mesh.cell_tags, sigma)
+    problem = interface_problem(V, s, mesh.facet_tags, kinetics, counter)
+    solve_interface(problem, SolverOptions(rtol=1e-12, linear_solver="direct"))
+    return problem
+
+
+def _integral(problem: InterfaceProblem, expr) -> float:
+    comm = problem.phi.function_space.mesh.comm
+    return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * problem.ds_anode)))
+
+
+def _with_exact_outer_data(problem: InterfaceProblem, mesh: InterfaceMesh, phi_ex, phi_ex_ufl) -> InterfaceProblem:
+    """Boundary data of a closed form: φ = φ_ex on the counter side (Dirichlet) and the
+    exact flux σ∇φ_ex·n on the lateral sides (added to F and to the linearised guess).
+    Dirichlet data on the sides would clash with the anode's small kinetic potential
+    at the two bottom corners and spoil the current there."""
+    V = problem.phi.function_space
+    fdim = mesh.mesh.topology.dim - 1
+    g = dolfinx.fem.Function(V)
+    g.interpolate(lambda x: phi_ex(x[0], x[1]))
+    bc = dolfinx.fem.dirichletbc(g, dolfinx.fem.locate_dofs_topological(V, fdim, mesh.facet_tags.find(tags.COUNTER)))
+    n = ufl.FacetNormal(mesh.mesh)
+    side = ufl.inner(problem.sigma * ufl.grad(phi_ex_ufl), n) * ufl.TestFunction(V) * problem.ds(tags.SIDE)
+    a, L = problem.linearised
+    return dataclasses.replace(problem, bcs=[bc], residual=problem.residual - side, linearised=(a, L + side))
+
+
+# --- 1. flat cells ---------------------------------------------------------------------
+
+
+def flat_cells(quick: bool) -> list[Row]:
+    """Counter potential of flat cells against V = i Σ t/σ − η(i), several currents,
+    symmetric and asymmetric α, with and without an interlayer, 2D and 3D."""
+    rows = []
+    L, t = 50 * UM, 5 * UM
+    currents = [1.27, 5.1] if quick else [1.27, 5.1, 8.2, 51.0]  # 0.127 … 5.1 mA/cm²
+    setups = [("2D", 2, None), ("2D interlayer", 2, t)] + ([] if quick else [("3D", 3, None), ("3D interlayer", 3, t)])
+    for label, dim, band in setups:
+        sizes = MeshSizes(10 * UM, 10 * UM, 10 * UM) if dim == 3 else None
+        mesh = build_mesh(Window(dim, 40 * UM, L, sizes=sizes, interlayer_thickness=band))
+        sigma = {tags.ELECTROLYTE: 0.09, tags.INTERLAYER: 0.01}
+        layers = [(L, 0.09)] if band is None else [(band, 0.01), (L - band, 0.09)]
+        for alpha in ((0.5, 0.5), (0.3, 0.7)):
+            k = Kinetics(13.0, *alpha)
+            for i_app in currents:
+                t0 = time.perf_counter()
+                p = _solve(mesh, sigma, k, CounterCondition("galvanostatic", i_app), 1)
+                m = interface_metrics(p, [])
+                rows.append(Row(
+                    "1-D cell", f"{label}, αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
+                    references.cell_voltage_1d(i_app, layers, k), m["counter_potential"],
+                    p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 1e-8,
+                ))  # fmt: skip
+    return rows
+
+
+# --- 2. primary distributions ----------------------------------------------------------
+
+PRIMARY_I0 = 1.3e6  #: A/m² (10⁵ × Table 1): Wa = ℓ_W / a ~ 2e-6, the primary limit to ~1e-5
+
+
+def _primary_error(window: Window, potential, exact_current, degree: int, where=None):
+    """Relative L2 error over Γa (optionally weighted) of the plating current the solver
+    reports, i_dep = −i_ct(−φ_h), against a primary distribution."""
+    mesh = build_mesh(window, geometry_order=degree)
+    sigma = 0.01
+    e0 = I_APP / sigma
+    V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", degree))
+    s = conductivity_field(mesh.mesh, mesh.cell_tags, {tags.ELECTROLYTE: sigma})
+    p = interface_problem(V, s, mesh.facet_tags, Kinetics(PRIMARY_I0), CounterCondition("potentiostatic", 0.0))
+    x = ufl.SpatialCoordinate(mesh.mesh)
+    p = _with_exact_outer_data(p, mesh, lambda a, b: potential(a, b, e0, np.sqrt),
+                               potential(x[0], x[1], e0, ufl.sqrt))  # fmt: skip
+    solve_interface(p, SolverOptions(rtol=1e-12, linear_solver="direct"))
+    i_h = -p.charge_transfer_current
+    i_ex = exact_current(x)
+    weight = 1.0 if where is None else where(x)
+    err = math.sqrt(_integral(p, weight * (i_h - i_ex) ** 2) / _integral(p, weight * i_ex**2))
+    return err, V.dofmap.index_map.size_global
+
+
+def primary_boss(quick: bool) -> tuple[list[Row], Convergence]:
+    """i0 → ∞ at a semicircular boss: i = 2 i_far sin θ on the boss, i_far (1 − a²/x²) on the plane."""
+    a = 8 * UM
+    window = lambda h: Window(2, 80 * UM, 40 * UM, defects=(Defect("protrusion", Round(a)),),  # noqa: E731
+                              sizes=MeshSizes(h / 4, h, 4 * h))  # fmt: skip
+
+    def exact_current(x):
+        r = ufl.sqrt(x[0] ** 2 + x[1] ** 2)
+        on_boss = ufl.lt(r, 1.001 * a)
+        return ufl.conditional(on_boss, 2 * I_APP * x[1] / r, I_APP * (1 - a**2 / (x[0] ** 2 + 1e-30)))
+
+    hs = [2 * UM, 1 * UM] if quick else [2 * UM, 1 * UM, 0.5 * UM, 0.25 * UM]
+    rows, errs = [], []
+    for h in hs:
+        t0 = time.perf_counter()
+        err, dofs = _primary_error(window(h), lambda x, y, e0, sqrt: references.primary_boss_potential(x, y, a, e0),
+                                   exact_current, 2)
+        errs.append(err)
+        rows.append(Row("primary (i0 → ∞)", f"semicircular boss a = 8 µm, P2, h = {h / UM:g} µm",
+                        1.0, 1.0 + err, dofs, time.perf_counter() - t0, 0.01 if h == hs[-1] else math.inf,
+                        "relative L2 error of i_dep over Γa"))  # fmt: skip
+    return rows, Convergence("primary current, boss (P2)", hs, {"L2(Γa)": errs}, {"L2(Γa)": 2.0})
+
+
+def primary_strip(quick: bool) -> tuple[list[Row], Convergence]:
+    """i0 → ∞ next to an insulating strip |x| < a: i = i_far |x| / sqrt(x² − a²), compared for
+    |x| > 1.5 a (the rim itself is an inverse square-root singularity)."""
+    a = 5 * UM
+    window = lambda h: Window(2, 80 * UM, 40 * UM, defects=(Defect("pore", Gap(a)),),  # noqa: E731
+                              sizes=MeshSizes(h / 8, h, 4 * h))  # fmt: skip
+
+    def exact_current(x):
+        return I_APP * abs(x[0]) / ufl.sqrt(ufl.max_value(x[0] ** 2 - a**2, (0.01 * a) ** 2))
+
+    def away_from_rim(x):
+        return ufl.conditional(ufl.gt(abs(x[0]), 1.5 * a), 1.0, 0.0)
+
+    hs = [2 * UM, 1 * UM] if quick else [2 * UM, 1 * UM, 0.5 * UM, 0.25 * UM]
+    rows, errs = [], []
+    for h in hs:
+        t0 = time.perf_counter()
+        err, dofs = _primary_error(window(h), lambda x, y, e0, sqrt: references.primary_strip_potential(x, y, a, e0, sqrt),
+                                   exact_current, 2, away_from_rim)
+        errs.append(err)
+        rows.append(Row("primary (i0 → ∞)", f"insulating strip a = 5 µm, |x| > 1.5a, P2, h = {h / UM:g} µm",
+                        1.0, 1.0 + err, dofs, time.perf_counter() - t0, 0.01 if h == hs[-1] else math.inf,
+                        "relative L2 error of i_dep over Γa, |x| > 1.5 a"))  # fmt: skip
+    return rows, Convergence("primary current, strip (P2)", hs, {"L2(Γa, |x|>1.5a)": errs}, {"L2(Γa, |x|>1.5a)": 2.0})
+
+
+# --- 3. secondary distribution ----------------------------------------------------------
+
+
+def secondary_sinusoid(quick: bool) -> tuple[list[Row], dict]:
+    """Shallow sinusoidal electrode, linear regime: δ = A k / (1 + k ℓ_W) over Wagner numbers."""
+    amp, lam = 0.15 * UM, 30 * UM
+    kwave = 2 * math.pi / lam
+    window = Window(2, 2 * lam, 2 * lam, roughness=Roughness(amp, lam),
+                    sizes=MeshSizes(0.4 * UM, 0.4 * UM, 4 * UM) if quick else MeshSizes(0.15 * UM, 0.15 * UM, 2 * UM))  # fmt: skip
+    mesh = build_mesh(window, geometry_order=2)
+    k = Kinetics(13.0)
+    i_app = 0.13  # i_app / i0 = 1 %: the kinetics are linear to ~1e-5
+    sigmas = [1e-4, 1e-3, 1e-2, 1e-1] if quick else list(np.geomspace(1e-5, 1, 11))
+    rows, curve = [], {"wagner": [], "computed": [], "reference": []}
+    for s in sigmas:
+        t0 = time.perf_counter()
+        p = _solve(mesh, {tags.ELECTROLYTE: s}, k, CounterCondition("galvanostatic", i_app), 2)
+        x = ufl.SpatialCoordinate(mesh.mesh)
+        i_h = -p.charge_transfer_current
+        area = _integral(p, dolfinx.fem.Constant(mesh.mesh, 1.0))
+        mean = _integral(p, i_h) / area
+        cos = ufl.cos(kwave * x[0])
+        delta = _integral(p, (i_h - mean) * cos) / (mean * _integral(p, cos * cos))
+        l_w = wagner_length(s, k)
+        ref = references.sinusoid_modulation(amp, lam, l_w)
+        rows.append(Row("secondary (linear kinetics)", f"sinusoid A k = {amp * kwave:.3f}, k ℓ_W = {kwave * l_w:.3g}",
+                        ref, delta, p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 0.01,
+                        "first Fourier coefficient of i_dep / mean"))  # fmt: skip
+        curve["wagner"].append(kwave * l_w)
+        curve["computed"].append(delta)
+        curve["reference"].append(ref)
+    return rows, curve
+
+
+# --- 4. manufactured solutions ---------------------------------------------------------
+
+MMS_MESHES = {
+    (2, 1): ([4, 2, 1], [4, 2, 1, 0.5]),
+    (2, 2): ([4, 2, 1], [4, 2, 1, 0.5]),
+    (3, 1): ([3, 2.1, 1.5], [3, 2.1, 1.5, 1.1]),
+    (3, 2): (None, [4.5, 3.4, 2.5, 1.9]),
+}  #: (dim, degree) → sizes in µm (quick, full); None: not in the quick set
+
+
+def manufactured(quick: bool) -> tuple[list[Row], list[Convergence]]:
+    rows, convs = [], []
+    for (dim, degree), (fast, full) in MMS_MESHES.items():
+        sizes = fast if quick else full
+        if sizes is None:
+            continue
+        t0 = time.perf_counter()
+        results = [mms_errors(dim, degree, h * UM) for h in sizes]
+        l2, h1 = observed_rates(results)
+        seconds = time.perf_counter() - t0
+        for norm, rate, theory in (("L2", l2, degree + 1), ("H1", h1, degree)):
+            rows.append(Row("MMS rate", f"{dim}D P{degree} {norm} rate, curved anode, two σ, full BV",
+                            theory, rate, results[-1].dofs, seconds, 0.2 / theory,
+                            f"meshes h = {', '.join(f'{h:g}' for h in sizes)} µm"))  # fmt: skip
+        convs.append(Convergence(f"MMS {dim}D P{degree}", [r.h for r in results],
+                                 {"L2": [r.l2 for r in results], "H1": [r.h1 for r in results]},
+                                 {"L2": degree + 1, "H1": degree}, {"L2": l2, "H1": h1}))  # fmt: skip
+    return rows, convs
+
+
+# --- 5. conservation, symmetry and window width ----------------------------------------
+
+
+GEOMETRY_CHECKS = {
+    "2D semicircle": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Round(8 * UM)),)),
+    "2D pore": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Round(8 * UM)),)),
+    "2D strip gap": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Gap(8 * UM)),)),
+    "2D roughness": Window(2, 100 * UM, 50 * UM, roughness=Roughness(3 * UM, 25 * UM)),
+    "3D hemisphere": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Round(8 * UM)),),
+                            sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
+    "3D pore": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Round(8 * UM)),),
+                      sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
+}  # fmt: skip
+
+
+def conservation_and_symmetry() -> list[dict]:
+    """Charge balance and mirror symmetry i(x) = i(−x) about a centred defect, per builder."""
+    out = []
+    k = Kinetics(13.0)
+    for name, window in GEOMETRY_CHECKS.items():
+        mesh = build_mesh(window)
+        p = _solve(mesh, {tags.ELECTROLYTE: 0.01}, k, CounterCondition("galvanostatic", I_APP), 1)
+        m = interface_metrics(p, window.feature_points())
+        trace = interface_trace(p.phi.function_space, mesh.facet_tags)
+        i_dep, _ = plating_profile(trace, interpolant(p.phi, p.phi.function_space), k)
+        x = trace.points[:, 0]
+        anode = trace.on_anode
+        mirrored = np.interp(-x[anode], x[anode][np.argsort(x[anode])], i_dep[anode][np.argsort(x[anode])])
+        out.append({
+            "geometry": name,
+            "charge_balance_error": m["charge_balance_error"],
+            "symmetry_error": float(np.max(np.abs(mirrored - i_dep[anode])) / m["mean_plating_current_density"]),
+            "max_over_mean": m["max_over_mean"],
+            "dofs": p.phi.function_space.dofmap.index_map.size_global,
+        })  # fmt: skip
+    return out
+
+
+def window_width(quick: bool) -> list[dict]:
+    """max/mean of NPS at the default defect (r = 10 µm, L = 100 µm) against the window width."""
+    widths = [40, 80, 160] if quick else [30, 40, 60, 80, 120, 200, 400, 800]
+    k = Kinetics(13.0)
+    out = []
+    for w in widths:
+        window = Window(2, w * UM, 100 * UM, defects=(Defect("protrusion", Round(10 * UM)),))
+        mesh = build_mesh(window, geometry_order=2)
+        p = _solve(mesh, {tags.ELECTROLYTE: 0.01}, k, CounterCondition("galvanostatic", I_APP), 2)
+        m = interface_metrics(p, window.feature_points())
+        tip = m["features"][0]["plating_current_A_per_m2"]
+        out.append({"width_um": w, "max_over_mean": m["max_over_mean"], "tip_over_applied": tip / I_APP})
+    for key in ("max_over_mean", "tip_over_applied"):
+        ref = out[-1][key]
+        for r in out:
+            r[f"{key}_change"] = abs(r[key] - ref) / ref
+    return out
+
+
+def run_suite(quick: bool = False, log=print) -> dict:
+    """Run every check; returns rows, convergence data and the tables of section 5."""
+    t0 = time.perf_counter()
+    rows: list[Row] = []
+    convs: list[Convergence] = []
+    log("1-D cells ...")
+    rows += flat_cells(quick)
+    log("primary distributions ...")
+    for fn in (primary_boss, primary_strip):
+        r, c = fn(quick)
+        rows += r
+        convs.append(c)
+    log("secondary distribution ...")
+    r, curve = secondary_sinusoid(quick)
+    rows += r
+    log("manufactured solutions ...")
+    r, c = manufactured(quick)
+    rows += r
+    convs += c
+    log("conservation, symmetry, window width ...")
+    return {
+        "rows": rows,
+        "convergence": convs,
+        "sinusoid": curve,
+        "geometry_checks": conservation_and_symmetry(),
+        "window_width": window_width(quick),
+        "seconds": time.perf_counter() - t0,
+        "thermal_voltage": thermal_voltage(298.15),
+    }
