@@ -2,6 +2,10 @@
 
 All functions take and return SI units.  ``i_far`` is the uniform current density far from
 the interface, E0 = i_far / σ the far field.
+
+This module deliberately shares no code with the solver (not even the Butler–Volmer law or
+the constants of :mod:`fem.constants`): a wrong sign, a wrong F/RT or a wrong R_ct in the
+solver must show up as a difference, not cancel out.
 """
 
 from __future__ import annotations
@@ -9,15 +13,37 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import brentq
 
-from fem.kinetics import Kinetics, overpotential_for_current
+FARADAY = 96485.33212  # C/mol (CODATA 2018, exact)
+GAS_CONSTANT = 8.314462618  # J/(mol K) (CODATA 2018, exact)
 
 
-def cell_voltage_1d(i_app: float, layers: list[tuple[float, float]], kinetics: Kinetics) -> float:
+def _f(temperature: float) -> float:
+    return FARADAY / (GAS_CONSTANT * temperature)
+
+
+def plating_overpotential(i_dep: float, i0: float, alpha_a: float, alpha_c: float, temperature: float) -> float:
+    """η < 0 at which the anode plates ``i_dep`` > 0: i0 [exp(αa f η) − exp(−αc f η)] = −i_dep;
+    for αa = αc = α, η = −asinh(i_dep / 2 i0) / (α f)."""
+    f = _f(temperature)
+    if alpha_a == alpha_c:
+        return -math.asinh(i_dep / (2 * i0)) / (alpha_a * f)
+    law = lambda eta: i0 * (math.exp(alpha_a * f * eta) - math.exp(-alpha_c * f * eta)) + i_dep  # noqa: E731
+    return brentq(law, -5.0, 0.0, xtol=1e-16, rtol=1e-15)
+
+
+def wagner_length(sigma: float, i0: float, alpha_a: float, alpha_c: float, temperature: float) -> float:
+    """ℓ_W = σ R_ct = σ R T / (F i0 (αa + αc)) [m]."""
+    return sigma / (_f(temperature) * i0 * (alpha_a + alpha_c))
+
+
+def cell_voltage_1d(i_app: float, layers: list[tuple[float, float]], i0: float, alpha_a: float,
+                    alpha_c: float, temperature: float) -> float:  # fmt: skip
     """Counter-side potential [V] of a flat cell plating at ``i_app`` [A/m²] through
-    ``layers`` = [(thickness [m], σ [S/m]), ...]: V = i_app Σ t_k/σ_k − η(−i_app)."""
+    ``layers`` = [(thickness [m], σ [S/m]), ...]: V = i_app Σ t_k/σ_k − η."""
     ohmic = i_app * sum(t / s for t, s in layers)
-    return ohmic - overpotential_for_current(-i_app, kinetics)
+    return ohmic - plating_overpotential(i_app, i0, alpha_a, alpha_c, temperature)
 
 
 def primary_boss_current(x: np.ndarray, y: np.ndarray, radius: float, i_far: float) -> np.ndarray:

@@ -100,7 +100,7 @@ def plots(results: dict, out: Path) -> list[str]:
 
 def to_json(results: dict) -> dict:
     return {
-        "rows": [{**r.__dict__, "error": r.error, "passed": r.passed,
+        "rows": [{**r.__dict__, "error": float(r.error), "passed": bool(r.passed),
                   "tolerance": None if math.isinf(r.tolerance) else r.tolerance} for r in results["rows"]],  # fmt: skip
         "convergence": [c.__dict__ for c in results["convergence"]],
         "sinusoid": results["sinusoid"],

@@ -22,13 +22,13 @@ from fem.conduction import CounterCondition, InterfaceProblem, conductivity_fiel
 from fem.constants import thermal_voltage
 from fem.fields import interpolant
 from fem.interface import interface_metrics, interface_trace, plating_profile
-from fem.kinetics import Kinetics, wagner_length
+from fem.kinetics import Kinetics
 from fem.solver import SolverOptions, solve_interface
 from fem.verification import references
 from fem.verification.mms import mms_errors, observed_rates
 from meshes import tags
 from meshes.distribute import InterfaceMesh, build_mesh
-from meshes.spec import Defect, Gap, MeshSizes, Roughness, Round, Window
+from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Roughness, Round, Window
 
 UM = 1e-6
 I_APP = 5.1  #: 0.51 mA/cm²
@@ -118,7 +118,7 @@ def flat_cells(quick: bool) -> list[Row]:
                 m = interface_metrics(p, [])
                 rows.append(Row(
                     "1-D cell", f"{label}, αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
-                    references.cell_voltage_1d(i_app, layers, k), m["counter_potential"],
+                    references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15), m["counter_potential"],
                     p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 1e-8,
                 ))  # fmt: skip
     return rows
@@ -222,7 +222,7 @@ def secondary_sinusoid(quick: bool) -> tuple[list[Row], dict]:
         mean = _integral(p, i_h) / area
         cos = ufl.cos(kwave * x[0])
         delta = _integral(p, (i_h - mean) * cos) / (mean * _integral(p, cos * cos))
-        l_w = wagner_length(s, k)
+        l_w = references.wagner_length(s, 13.0, 0.5, 0.5, 298.15)
         ref = references.sinusoid_modulation(amp, lam, l_w)
         rows.append(Row("secondary (linear kinetics)", f"sinusoid A k = {amp * kwave:.3f}, k ℓ_W = {kwave * l_w:.3g}",
                         ref, delta, p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 0.01,
@@ -268,6 +268,9 @@ def manufactured(quick: bool) -> tuple[list[Row], list[Convergence]]:
 
 GEOMETRY_CHECKS = {
     "2D semicircle": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Round(8 * UM)),)),
+    "2D ellipse": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Ellipse(4 * UM, 12 * UM)),)),
+    "2D notch": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(15), 1 * UM)),)),
+    "2D flat void": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", FlatVoid(10 * UM, 1 * UM)),)),
     "2D pore": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Round(8 * UM)),)),
     "2D strip gap": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Gap(8 * UM)),)),
     "2D roughness": Window(2, 100 * UM, 50 * UM, roughness=Roughness(3 * UM, 25 * UM)),
@@ -275,6 +278,10 @@ GEOMETRY_CHECKS = {
                             sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
     "3D pore": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Round(8 * UM)),),
                       sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
+    "3D cone": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)),),
+                      sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
+    "3D contact gap": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Gap(8 * UM)),),
+                             sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
 }  # fmt: skip
 
 
