@@ -75,6 +75,8 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
     i_max = comm.allreduce(float(local_i.max()) if local_i.size else -np.inf, op=MPI.MAX)
     i_min = comm.allreduce(float(local_i.min()) if local_i.size else np.inf, op=MPI.MIN)
 
+    # current density entering at the counter side: i_app, or the potentiostatic mean
+    i_counter = problem.counter.value if problem.counter.mode == "galvanostatic" else None
     features = []
     coords = V.tabulate_dof_coordinates()[dofs]
     for name, point in feature_points:
@@ -84,7 +86,8 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
         dist, value = min(candidates)
         features.append(
             {"name": name, "point_m": [float(c) for c in point], "distance_to_dof_m": dist,
-             "plating_current_A_per_m2": value, "ratio_to_mean": value / mean}
+             "plating_current_A_per_m2": value, "ratio_to_mean": value / mean,
+             "ratio_to_applied": value / (i_counter if i_counter else counter_current / area_c)}
         )  # fmt: skip
 
     applied = problem.counter.value * area_c if problem.counter.mode == "galvanostatic" else counter_current

@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fem.verification.suite import Convergence, Row  # noqa: E402
@@ -38,7 +39,7 @@ def markdown(results: dict, quick: bool) -> str:
         tol = "—" if math.isinf(r.tolerance) else f"{r.tolerance:.0e}"
         flag = "" if r.passed else " **FAIL**"
         lines.append(
-            f"| {r.group} | {r.case} | {_fmt(r.reference)} | {_fmt(r.computed)} | {r.error:.2e}{flag} | {tol} | "
+            f"| {r.group} | {r.case.replace('|', chr(92) + '|')} | {_fmt(r.reference)} | {_fmt(r.computed)} | {r.error:.2e}{flag} | {tol} | "
             f"{r.dofs} | {r.seconds:.1f} |"
         )
     lines += ["", "Observed MMS convergence rates (least-squares slope over all meshes):", "",
@@ -64,17 +65,25 @@ def markdown(results: dict, quick: bool) -> str:
 def plots(results: dict, out: Path) -> list[str]:
     names = []
     convs: list[Convergence] = results["convergence"]
-    fig, axes = plt.subplots(1, len(convs), figsize=(3.6 * len(convs), 3.6), constrained_layout=True, squeeze=False)
-    for ax, c in zip(axes[0], convs, strict=True):
+    ncol = 3
+    nrow = math.ceil(len(convs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.6 * nrow), constrained_layout=True, squeeze=False)
+    for ax in axes.ravel()[len(convs):]:
+        ax.set_visible(False)
+    for ax, c in zip(axes.ravel(), convs, strict=False):
         h = np.array(c.h) * 1e6
         for (norm, errs), marker in zip(c.errors.items(), "os", strict=False):
             errs = np.array(errs)
-            ax.loglog(h, errs, marker + "-", label=f"{norm} error")
+            rate = c.observed.get(norm, np.polyfit(np.log(h), np.log(errs), 1)[0])
+            ax.loglog(h, errs, marker + "-", label=f"{norm} error (slope {rate:.2f})")
             slope = c.expected[norm]
             ax.loglog(h, errs[-1] * (h / h[-1]) ** slope, "k--", lw=0.8, label=f"slope {slope:g}")
         ax.set_xlabel("mesh size h [µm]")
         ax.set_ylabel("error")
-        ax.set_title(c.name, fontsize=9)
+        ax.set_title(c.name, fontsize=10)
+        ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.set_xticks(h)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, which="both")
     fig.savefig(out / "convergence.png", dpi=130)

@@ -170,7 +170,7 @@ def primary_boss(quick: bool) -> tuple[list[Row], Convergence]:
         rows.append(Row("primary (i0 → ∞)", f"semicircular boss a = 8 µm, P2, h = {h / UM:g} µm",
                         1.0, 1.0 + err, dofs, time.perf_counter() - t0, 0.01 if h == hs[-1] else math.inf,
                         "relative L2 error of i_dep over Γa"))  # fmt: skip
-    return rows, Convergence("primary current, boss (P2)", hs, {"L2(Γa)": errs}, {"L2(Γa)": 2.0})
+    return rows, Convergence("primary current, boss (P2)", hs, {"L2(Γa)": errs}, {"L2(Γa)": 2.0})  # a guide line
 
 
 def primary_strip(quick: bool) -> tuple[list[Row], Convergence]:
