@@ -129,11 +129,21 @@ def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:
         petsc_options=ksp_opts | {"ksp_error_if_not_converged": True},
         petsc_options_prefix=f"dfem_lin{next(_prefix_counter)}_",
     )
-    lin.solve()
+    try:
+        lin.solve()
+    except PETSc.Error as exc:
+        raise ConvergenceError(f"linear solve of the initial guess failed: {exc}", []) from None
     its = lin.solver.getIterationNumber()
+    comm = V.mesh.comm
     if lin.solver.getConvergedReason() < 0:
         raise ConvergenceError(
             f"linear solve of the initial guess failed (KSP reason {lin.solver.getConvergedReason()})",
+            [],
+        )
+    if not comm.allreduce(bool(np.all(np.isfinite(problem.phi.x.array))), op=MPI.LAND):
+        raise ConvergenceError(
+            "the linearised problem gives non-finite potentials: check the conductivities "
+            "(positive, finite) and the kinetic parameters",
             [],
         )
     return its
@@ -147,6 +157,12 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
     comm = V.mesh.comm
     ksp_opts, ksp_name = _ksp_options(options, V.dofmap.index_map.size_global)
     report = SolveReport(linear_solver=ksp_name)
+    sigma = problem.sigma.x.array
+    bad = comm.allreduce(int(np.sum(~np.isfinite(sigma) | (sigma <= 0))))
+    if bad:
+        raise ConvergenceError(
+            f"the conductivity is non-finite or not positive in {bad} cells; nothing was solved", []
+        )
     problem.set_load_fraction(1.0)
     report.linear_iterations += solve_linearised(problem, options)
     atol = options.rtol * _current_scale(problem)
@@ -155,8 +171,8 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
         "snes_type": "newtonls",
         "snes_linesearch_type": "bt",
         "snes_atol": atol,
-        "snes_rtol": 1e-14,
-        "snes_stol": 1e-12,  # a Newton step at round-off of φ: converged even if |F| is not
+        "snes_rtol": 0.0,  # only the scaled absolute test: a large first residual must not relax it
+        "snes_stol": 1e-14,  # a Newton step at round-off of φ: converged even if |F| is not
         "snes_max_it": options.max_iterations,
         "snes_error_if_not_converged": False,
     }
@@ -177,7 +193,12 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
     def attempt(fraction: float) -> bool:
         problem.set_load_fraction(fraction)
         saved = problem.phi.x.array.copy()
-        nonlinear.solve()
+        try:
+            nonlinear.solve()
+        except PETSc.Error as exc:  # a failed factorisation or linear solve inside Newton
+            history.append(f"load {fraction:.4g}: PETSc error {exc}")
+            problem.phi.x.array[:] = saved
+            return False
         reason = snes.getConvergedReason()
         its = snes.getIterationNumber()
         norms, lin_its = snes.getConvergenceHistory()

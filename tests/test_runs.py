@@ -39,7 +39,8 @@ def test_default_case_writes_every_output(default_serial):
     names = {p.name for p in out.iterdir()}
     assert {"summary.json", "interface_profile.csv", "current_maps.png", "interface_profile.png",
             "tags.xdmf", "tags.h5", "fields_NAS.xdmf", "fields_NAS.h5", "fields_NPS.xdmf"} <= names  # fmt: skip
-    assert not list(out.parent.glob(".*partial*"))
+    assert not list(out.parent.glob(".*partial*"))  # committed: the partial directory is gone
+    assert not (out / ".resume").exists() and not (out / "state.json").exists()
     s = read_summary(out)
     for key in ("software", "run", "parameters", "units", "case"):
         assert key in s
@@ -114,7 +115,10 @@ def test_rerun_replaces_result_and_foreign_directory_is_refused(write_case, tmp_
     out = tmp_path / "res"
     assert run_cli("run", str(case), "--out", str(out), "--quiet").returncode == 0
     (out / "stale.txt").write_text("from an earlier run")
-    assert run_cli("run", str(case), "--out", str(out), "--quiet").returncode == 0
+    again = run_cli("run", str(case), "--out", str(out))
+    assert again.returncode == 0 and "already holds this case's result" in again.stdout
+    assert "solving" not in again.stdout and (out / "stale.txt").exists()  # skipped, untouched
+    assert run_cli("run", str(case), "--out", str(out), "--quiet", "--force").returncode == 0
     assert not (out / "stale.txt").exists()  # one consistent set of files
     foreign = tmp_path / "home"
     foreign.mkdir()
@@ -132,7 +136,9 @@ def test_non_convergence_is_an_error_and_leaves_no_results(write_case, tmp_path)
                 "--set", "operation.current_density='20 mA/cm2'")  # fmt: skip
     assert r.returncode == 3, r.stdout + r.stderr
     assert "did not converge" in r.stderr and "SNES reason" in r.stderr
-    assert not out.exists() and not list(tmp_path.glob(".fail*"))
+    assert not out.exists()
+    # only the hidden partial directory remains, for a resume, and nothing in it looks final
+    assert not list(tmp_path.glob(".fail.partial/summary.json"))
 
 
 def test_3d_case_runs_with_section_profile_and_figures(tmp_path):

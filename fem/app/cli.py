@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a case field, e.g. --set operation.current_density='1 mA/cm2' "
                      "or --set electrolytes.0.material=NTOC (repeatable)")  # fmt: skip
     run.add_argument("--quiet", action="store_true", help="print only the final table")
+    run.add_argument("--force", action="store_true",
+                     help="recompute even if --out already holds this case's result")  # fmt: skip
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -108,12 +111,16 @@ def main(argv: list[str] | None = None) -> int:
 
         out = Path(args.out or Path("results") / case.case.name)
         log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-        summary = run_case(case, out, args.case, digest, comm, log=log)
+        summary = run_case(case, out, args.case, digest, comm, log=log, force=args.force)
         if root:
             _print_table(summary)
             print(f"results in {out}/")
         return 0
-    except (CaseError, GeometryError, MaterialError, OutputError) as exc:
+    except (GeometryError, MaterialError) as exc:
+        if root:
+            print(f"error: {args.case}: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except (CaseError, OutputError) as exc:
         if root:
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - any other failure must not leave ranks waiting
         print(f"[rank {comm.rank}] unexpected error:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
         if comm.size > 1:
+            # give mpiexec's proxy a moment to forward the message before it kills everything
+            time.sleep(1.0)
             comm.Abort(EXIT_OTHER)
         return EXIT_OTHER
 

@@ -58,7 +58,8 @@ def _view(window: Window) -> tuple[tuple[float, float], tuple[float, float]]:
     return (lo, hi), (0.0, top)
 
 
-def current_maps(path: Path, fields: dict[str, GatheredField], window: Window, applied: float | None) -> None:
+def current_maps(path: Path, fields: dict[str, GatheredField], window: Window, applied: float | None,
+                 metadata: dict | None = None) -> None:
     names = list(fields)
     sections = {k: _section(f) for k, f in fields.items()}
     vmax = max(np.percentile(s[2], 99.5) for s in sections.values()) * TO_MA_CM2
@@ -89,12 +90,12 @@ def current_maps(path: Path, fields: dict[str, GatheredField], window: Window, a
     cbar.set_label("|i| [mA/cm²]")
     if applied is not None:
         fig.suptitle(f"Current density, applied {applied * TO_MA_CM2:.3g} mA/cm²")
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=150, metadata=metadata)
     plt.close(fig)
 
 
 def interface_profile(path: Path, x: np.ndarray, on_anode: np.ndarray, profiles: dict[str, np.ndarray],
-                      applied: float | None, window: Window) -> None:  # fmt: skip
+                      applied: float | None, window: Window, metadata: dict | None = None) -> None:  # fmt: skip
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
     for name, i_dep in profiles.items():
         ax.plot(x * UM, i_dep * TO_MA_CM2, lw=1.6, label=name)
@@ -110,5 +111,5 @@ def interface_profile(path: Path, x: np.ndarray, on_anode: np.ndarray, profiles:
     ax.set_xlim(x.min() * UM, x.max() * UM)
     ax.grid(alpha=0.3)
     ax.legend(title="electrolyte")
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=150, metadata=metadata)
     plt.close(fig)

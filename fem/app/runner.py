@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,11 +18,12 @@ import fem
 from fem import fields as fem_fields
 from fem.app import figures
 from fem.app.case import Case
-from fem.app.outputs import ResultDirectory, write_csv, write_json
+from fem.app.faults import fault
+from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from fem.conduction import conductivity_field, interface_problem
 from fem.interface import interface_metrics, interface_trace, plating_profile
 from fem.kinetics import charge_transfer_resistance, wagner_length
-from fem.solver import solve_interface
+from fem.solver import ConvergenceError, solve_interface
 from meshes import tags
 from meshes.distribute import build_mesh
 
@@ -69,19 +71,33 @@ def software_versions() -> dict[str, str]:
 
 
 def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
-             log=print) -> dict:  # fmt: skip
-    """Solve ``case`` and write its results to ``out``; returns the summary (every rank)."""
+             log=print, force: bool = False) -> dict:  # fmt: skip
+    """Solve ``case`` and write its results to ``out``; returns the summary (every rank).
+
+    A finished result of the same case and software version is returned as it is
+    unless ``force``; an interrupted run of it resumes after its last finished
+    electrolyte."""
+    key = f"{case_hash}:{fem.__version__}"
+    say = log if comm.rank == 0 else (lambda *a, **k: None)
+    done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
+    if done is not None:
+        say(f"{out}: already holds this case's result (same case hash and version); --force recomputes it")
+        return done
+
     timer = PhaseTimer(comm)
     window = case.window()
+    window.check()  # refuse an impossible geometry before anything is written
     kinetics = case.kinetics_model()
     counter = case.counter()
     options = case.solver_options()
     conductivities = case.conductivities()
     degree = case.mesh.element_degree
-    say = log if comm.rank == 0 else (lambda *a, **k: None)
 
-    with ResultDirectory(out, comm) as rd:
+    with ResultDirectory(out, comm, key) as rd:
+        if rd.resumed:
+            say(f"resuming: {', '.join(rd.resumed)} finished in an earlier run")
         say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
+        fault("mesh", comm.rank)
         mesh_data = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or degree)
         timer.seconds.update(mesh_data.timings)
         mesh = mesh_data.mesh
@@ -94,7 +110,10 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             trace = interface_trace(V1, mesh_data.facet_tags)
         ndofs = V.dofmap.index_map.size_global
         say(f"  {mesh_data.num_cells} cells, {ndofs} DOFs (P{degree})")
-        if case.output.fields:
+        resume_dir = rd.path(".resume")
+        if comm.rank == 0:
+            resume_dir.mkdir(exist_ok=True)
+        if case.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
             with timer("output"):
                 fem_fields.write_tags(rd.path("tags.xdmf"), mesh, mesh_data.cell_tags, mesh_data.facet_tags)
 
@@ -104,14 +123,28 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         r_ct = charge_transfer_resistance(kinetics)
         a = window.characteristic_size()
         for name, (sigma_value, source) in conductivities.items():
+            if name in rd.finished:
+                say(f"{name}: finished in an earlier run, reusing it")
+                results[name] = rd.finished[name]
+                stored = np.load(resume_dir / f"{name}.npz") if comm.rank == 0 else None
+                profiles[name] = comm.bcast(None if stored is None else (stored["i_dep"], stored["eta"]), root=0)
+                gathered[name] = None if stored is None or "points" not in stored else fem_fields.GatheredField(
+                    stored["points"], stored["cells"], {"potential": stored["potential"]},
+                    {"current_density": stored["current_density"],
+                     "current_density_magnitude": stored["current_density_magnitude"]},
+                )  # fmt: skip
+                continue
             say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
             with timer("setup"):
                 sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value})
+                if fault(f"solve:{name}", comm.rank) == "nan":
+                    sigma.x.array[:] = np.nan
                 problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter)
             with timer("solve"):
                 report = solve_interface(problem, options)
             with timer("postprocess"):
                 metrics = interface_metrics(problem, window.feature_points())
+                _check_finite(name, metrics)
                 phi1 = fem_fields.interpolant(problem.phi, V1)
                 profiles[name] = plating_profile(trace, phi1, kinetics)
                 i_vec, i_mag = fem_fields.current_density(problem)
@@ -119,6 +152,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 with timer("output"):
                     phi_out = fem_fields.interpolant(problem.phi, V_out)
                     fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag])
+            gathered[name] = None
             if case.output.figures:
                 with timer("figures"):
                     gathered[name] = fem_fields.gather_on_root(
@@ -140,20 +174,33 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                     "seconds": report.seconds,
                 },
             }
+            if comm.rank == 0:
+                g = gathered[name]
+                plot = {} if g is None else {
+                    "points": g.points, "cells": g.cells, "potential": g.nodal["potential"],
+                    "current_density": g.cellwise["current_density"],
+                    "current_density_magnitude": g.cellwise["current_density_magnitude"],
+                }  # fmt: skip
+                np.savez(resume_dir / f"{name}.npz", i_dep=profiles[name][0], eta=profiles[name][1], **plot)
+            rd.mark_finished(name, results[name])
             say(f"  {report.newton_iterations} Newton steps, max/mean {metrics['max_over_mean']:.4f}, "
                 f"charge balance {metrics['charge_balance_error']:.1e}")  # fmt: skip
+            fault(f"finished:{name}", comm.rank)
 
         applied = counter.value if counter.mode == "galvanostatic" else None
+        fault("output", comm.rank)
         if comm.rank == 0:
             with timer("output"):
                 _write_profile(rd.path("interface_profile.csv"), trace, profiles, window.dim)
             if case.output.figures:
                 with timer("figures"):
-                    figures.current_maps(rd.path("current_maps.png"), gathered, window, applied)
+                    provenance = {"Description": f"dendrite-fem {fem.__version__}, case sha256 {case_hash}"}
+                    figures.current_maps(rd.path("current_maps.png"), gathered, window, applied, provenance)
                     figures.interface_profile(
                         rd.path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
-                        {k: v[0] for k, v in profiles.items()}, applied, window,
+                        {k: v[0] for k, v in profiles.items()}, applied, window, provenance,
                     )  # fmt: skip
+            shutil.rmtree(resume_dir)
         summary = {
             "case": {"name": case.case.name, "description": case.case.description, "file": case_file,
                      "sha256": case_hash, "input": case.model_dump(mode="json")},  # fmt: skip
@@ -178,6 +225,8 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 "dofs": ndofs,
                 "element_degree": degree,
                 "mesh_sizes": vars(window.resolved_sizes()),
+                "resumed_from": [k for k in rd.resumed if k in results],
+                "resume_key": key,
                 "wall_time": timer.reduced(),
             },
             "units": UNITS,
@@ -185,6 +234,15 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return summary
+
+
+def _check_finite(name: str, metrics: dict) -> None:
+    bad = [k for k, v in metrics.items() if isinstance(v, float) and not np.isfinite(v)]
+    if bad:
+        raise ConvergenceError(
+            f"{name}: the solution gives non-finite {', '.join(bad)}; check the conductivity and "
+            "kinetic parameters", []
+        )
 
 
 def _write_profile(path: Path, trace, profiles: dict, dim: int) -> None:

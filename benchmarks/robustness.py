@@ -1,0 +1,150 @@
+"""Run every bad input and fault of docs/robustness.md and write its table.
+
+    .venv/bin/python benchmarks/robustness.py [--doc docs/robustness.md]
+
+Each entry runs the real command line in a fresh directory and records the first
+line of what the user sees, the exit code and what is left on disk; the table in the
+document is this script's output, not a description of intent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = (ROOT / "tests" / "conftest.py").read_text().split('SMALL_CASE = """')[1].split('"""')[0]
+BEGIN, END = "<!-- BEGIN robustness -->", "<!-- END robustness -->"
+
+# (description, replacement in the small case (old, new) or None, extra CLI args, fault, ranks)
+BAD_INPUTS = [
+    ("length given in the wrong unit", ('width = "80 um"', 'width = "0.9 mS/cm"')),
+    ("length without a unit", ('width = "80 um"', "width = 80")),
+    ("negative thickness", ('thickness = "40 um"', 'thickness = "-40 um"')),
+    ("misspelt key", ('thickness = "40 um"', 'thicknes = "40 um"')),
+    ("unknown section", ("[operation]", "[solverr]\nrtol = 1e-8\n[operation]")),
+    ("unknown defect shape", ('shape = "semicircle"', 'shape = "blob"')),
+    ("shape without a required size", ('shape = "semicircle"\nradius = "8 um"', 'shape = "ellipse"\nradius = "8 um"')),
+    ("shape with a size it does not use", ('radius = "8 um"', 'radius = "8 um"\nheight = "3 um"')),
+    ("pore with a protrusion-only shape", ('kind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
+                                           'kind = "pore"\nshape = "notch"\nheight = "8 um"\nhalf_angle = "10 deg"\ntip_radius = "1 um"')),
+    ("defect wider than the window", ('radius = "8 um"', 'radius = "45 um"')),
+    ("defect reaching the counter side", ('thickness = "40 um"', 'thickness = "9 um"')),
+    ("overlapping defects", ('radius = "8 um"', 'radius = "8 um"\n\n[[geometry.defects]]\nkind = "pore"\nshape = "semicircle"\nradius = "5 um"\nx = "10 um"')),
+    ("transfer coefficient out of (0, 1)", ("[operation]", "[kinetics]\nalpha_a = 1.5\n[operation]")),
+    ("negative temperature", ("[operation]", "[kinetics]\ntemperature = '-5 K'\n[operation]")),
+    ("temperature a material cannot reach", ("[operation]", "[kinetics]\ntemperature = '330 K'\n[operation]")),
+    ("unknown material", ('material = "NPS"', 'material = "NPZ"')),
+    ("two electrolytes with one name", ('material = "NPS"', 'material = "NAS"')),
+    ("galvanostatic run without a current", ('current_density = "0.51 mA/cm2"', "mode = 'galvanostatic'")),
+    ("potentiostatic run given a current", ("[operation]", "[operation]\nmode = 'potentiostatic'\nvoltage = '10 mV'")),
+    ("current density in the wrong unit", ('current_density = "0.51 mA/cm2"', 'current_density = "0.51 mA"')),
+    ("unsupported element degree", ("[operation]", "[mesh]\nelement_degree = 3\n[operation]")),
+    ("one mesh size of three", ("[operation]", "[mesh]\nsize_near = '1 um'\n[operation]")),
+    ("roughness that does not fit the window", ('[[geometry.defects]]\nkind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
+                                                '[geometry.roughness]\namplitude = "2 um"\nwavelength = "30 um"')),
+    ("case name with spaces", ('name = "small"', 'name = "small case"')),
+    ("invalid TOML", ("[operation]", "[operation\n")),
+]
+EXTRA = [
+    ("case file that does not exist", None, ["run", "{dir}/missing.toml"], None, 1),
+    ("--set without '='", "case", ["run", "{case}", "--set", "operation.current_density"], None, 1),
+    ("--out is a directory that is not a result", "case", ["run", "{case}", "--out", "{dir}/home"], None, 1),
+]
+FAULTS = [
+    ("Newton divergence (1 Newton step allowed at 20 mA/cm²)", "case",
+     ["run", "{case}", "--out", "{dir}/res", "--set", "solver.max_iterations=1",
+      "--set", "operation.current_density='20 mA/cm2'"], None, 1),
+    ("NaN in the conductivity (injected)", "case", ["run", "{case}", "--out", "{dir}/res"], "solve:NAS=nan", 1),
+    ("exception on rank 1 of 2 (injected)", "case", ["run", "{case}", "--out", "{dir}/res"], "solve:NPS@1=raise", 2),
+    ("killed (SIGKILL) while writing the results", "case", ["run", "{case}", "--out", "{dir}/res"], "output=kill", 1),
+    ("killed after the first electrolyte, then run again", "case", ["run", "{case}", "--out", "{dir}/res"],
+     "finished:NAS=kill", 1),
+]  # fmt: skip
+
+
+def run(args: list[str], fault: str | None, ranks: int, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("DENDRITE_FEM_FAULT", None)
+    if fault:
+        env["DENDRITE_FEM_FAULT"] = fault
+    cmd = [sys.executable, "-m", "fem.app.cli", *args]
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+def on_disk(d: Path) -> str:
+    names = sorted(p.name for p in d.iterdir() if p.name not in {"case.toml", "home"})
+    if not names:
+        return "nothing"
+    parts = []
+    for n in names:
+        p = d / n
+        if n.endswith(".partial"):
+            state = json.loads((p / "state.json").read_text()) if (p / "state.json").exists() else {}
+            done = list(state.get("finished", {}))
+            parts.append(f"hidden `{n}/` (no summary.json{'; finished: ' + ', '.join(done) if done else ''})")
+        elif p.is_dir():
+            parts.append(f"`{n}/` with summary.json" if (p / "summary.json").exists() else f"`{n}/`")
+    return "; ".join(parts) or "nothing"
+
+
+def seen(r: subprocess.CompletedProcess) -> str:
+    if r.returncode == -9:
+        return "nothing: the process was killed (SIGKILL)"
+    lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:") or re.match(r"^\w*Error: ", ln) or "unexpected error" in ln]
+    text = " ".join(errors[:3]) if errors else (r.stdout.strip().splitlines() or [""])[-1]
+    history = [ln for ln in lines if ln.startswith("load ")]
+    if history:
+        text += f" — then the Newton history, {len(history)} attempts, e.g. `{history[0]}`"
+    text = re.sub(r"/tmp/\S*/", "", text)
+    return (text[:420] + " …") if len(text) > 420 else text
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--doc", default=str(ROOT / "docs" / "robustness.md"))
+    args = ap.parse_args()
+    rows = []
+    entries = [(d, rep, ["run", "{case}", "--out", "{dir}/res"], None, 1, "input") for d, rep in BAD_INPUTS]
+    entries += [(d, src, a, f, n, "input") for d, src, a, f, n in EXTRA]
+    entries += [(d, src, a, f, n, "fault") for d, src, a, f, n in FAULTS]
+    for k, (desc, rep, argv, fault, ranks, kind) in enumerate(entries, 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            text = BASE.replace(*rep, 1) if isinstance(rep, tuple) else BASE
+            if isinstance(rep, tuple) and text == BASE:
+                raise SystemExit(f"entry {desc!r}: the replacement does not apply")
+            if desc.startswith("killed after"):
+                text += '\n[[electrolytes]]\nmaterial = "NTOC"\n'
+            (d / "case.toml").write_text(text)
+            (d / "home").mkdir()
+            (d / "home" / "thesis.tex").write_text("precious")
+            r = run([a.format(case=d / "case.toml", dir=d) for a in argv], fault, ranks, d)
+            disk = on_disk(d)
+            note = ""
+            if desc.startswith("killed"):
+                again = run([a.format(case=d / "case.toml", dir=d) for a in argv], None, 1, d)
+                resumed = "resuming" in again.stdout
+                note = f"; run again: exit {again.returncode}, {'resumed' if resumed else 'recomputed'}, {on_disk(d)}"
+        code = r.returncode if r.returncode >= 0 else f"{r.returncode} (signal)"
+        rows.append(f"| {k} | {kind} | {desc} | {seen(r).replace('|', chr(92) + '|')} | {code} | {disk}{note} |")
+        print(rows[-1], flush=True)
+    table = "\n".join(["| # | kind | bad input or fault | what the user sees (stderr) | exit | left on disk |",
+                       "|---|---|---|---|---|---|", *rows]) + "\n"  # fmt: skip
+    doc = Path(args.doc)
+    text = doc.read_text()
+    doc.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table}{END}", text, flags=re.S))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
