@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import shutil
 import time
@@ -15,6 +16,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 import fem
+import meshes
 from fem import fields as fem_fields
 from fem.app import figures
 from fem.app.case import Case
@@ -58,9 +60,22 @@ class PhaseTimer:
         return {k: self.comm.allreduce(v, op=MPI.MAX) for k, v in self.seconds.items()}
 
 
+def source_hash() -> str:
+    """SHA-256 over the package's own source (fem/ and meshes/): a resumed or skipped
+    run must come from the very same code, not just the same version number."""
+    digest = hashlib.sha256()
+    for package in (fem, meshes):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def software_versions() -> dict[str, str]:
     return {
         "dendrite-fem": fem.__version__,
+        "dendrite-fem source sha256": source_hash(),
         "dolfinx": dolfinx.__version__,
         "petsc": ".".join(map(str, PETSc.Sys.getVersion())),
         "gmsh": gmsh.__version__,
@@ -77,7 +92,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     A finished result of the same case and software version is returned as it is
     unless ``force``; an interrupted run of it resumes after its last finished
     electrolyte."""
-    key = f"{case_hash}:{fem.__version__}"
+    key = f"{case_hash}:{fem.__version__}:{source_hash()}"
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:
