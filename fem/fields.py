@@ -114,3 +114,22 @@ def interpolant(u: dolfinx.fem.Function, V: dolfinx.fem.FunctionSpace) -> dolfin
     out.interpolate(u)
     return out
 
+
+
+def write_vtu(path: Path, field: GatheredField) -> None:
+    """One unstructured grid with φ at the points and i, |i| per cell (rank 0 only): the
+    file ParaView opens without choosing blocks.  Vertex values only (P1 view of φ)."""
+    import pyvista as pv
+
+    n, k = field.cells.shape
+    kind = pv.CellType.TRIANGLE if k == 3 else pv.CellType.TETRA
+    grid = pv.UnstructuredGrid(np.hstack([np.full((n, 1), k), field.cells]).ravel(), np.full(n, kind, np.uint8),
+                               field.points)  # fmt: skip
+    for name, values in field.nodal.items():
+        grid.point_data[name] = values
+    for name, values in field.cellwise.items():
+        values = values.reshape(n, -1)
+        if values.shape[1] == 2:  # 2D vectors: ParaView glyphs and tracers want three components
+            values = np.hstack([values, np.zeros((n, 1))])
+        grid.cell_data[name] = values if values.shape[1] > 1 else values.ravel()
+    grid.save(path, binary=True)

@@ -156,9 +156,9 @@ def _feature_distance(window: Window, d: Defect) -> str:
 
 
 def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> None:
-    """Background size: ``near`` at tips and rims, ``interface`` along the anode
-    plane and the defect walls, growing with distance at rate :data:`GRADING` up to
-    ``far``."""
+    """Background size: ``near`` at tips and rims, ``interface`` along the defect walls
+    (and along the whole anode plane when there are no defects), growing with distance at
+    rate :data:`GRADING` up to ``far``; far from defects the plane gets ``far`` / 2."""
     field = gmsh.model.mesh.field
     coord = "y" if window.dim == 2 else "z"
     fields = []
@@ -168,7 +168,10 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
         field.setString(f, "F", f"Min(({sizes.far!r}), ({size!r}) + {GRADING!r} * {expr})")
         fields.append(f)
 
-    grow(f"Abs({coord})", sizes.interface)
+    # the plane itself: fine everywhere on a flat or rough interface; with defects, the wall
+    # field below refines around them and the plain interface far away can be coarser
+    plane = sizes.interface if not window.defects else max(sizes.interface, sizes.far / 2)
+    grow(f"Abs({coord})", plane)
     for d in window.defects:
         grow(_feature_distance(window, d), sizes.near)
     if defect_walls:
@@ -239,7 +242,8 @@ def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
             gmsh.model.addPhysicalGroup(dim - 1, groups[tag], tag, name=name)
     # defect walls are the anode/pore entities that rise above the interface plane
     top_of = lambda t: gmsh.model.getBoundingBox(dim - 1, t)[3 + dim - 1]  # noqa: E731
-    walls = [t for t in groups[tags.ANODE] + groups[tags.PORE] if top_of(t) > 0]
+    tol = 1e-5 * min(window.width, window.thickness)  # OCC pads bounding boxes by ~1e-7
+    walls = [t for t in groups[tags.ANODE] + groups[tags.PORE] if top_of(t) > tol]
     _size_fields(window, window.resolved_sizes(), walls)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)

@@ -356,6 +356,9 @@ def load_case(path: str | Path, overrides: list[str] = ()) -> tuple[Case, str]:
         data = tomllib.loads(raw.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
+    if "sweep" in data:
+        raise CaseError(f"{path}: this is a sweep file (it has a [sweep] table); run it with "
+                        f"'dendrite-fem sweep {path}'")  # fmt: skip
     for text in overrides:
         key, value = parse_override(text)
         _set_path(data, key, value)

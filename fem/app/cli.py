@@ -35,6 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("materials", help="list the electrolyte library with sources")
+    swp = sub.add_parser("sweep", help="run every combination of a sweep file, in parallel, resumable")
+    swp.add_argument("sweep", help="case file with a [sweep] table")
+    swp.add_argument("--out", help="sweep directory (default: results/<case name>-sweep)")
+    swp.add_argument("--jobs", type=int, default=0, help="runs at a time (default: cores / --np)")
+    swp.add_argument("--np", type=int, default=1, help="MPI ranks per run")
+    swp.add_argument("--force", action="store_true", help="recompute finished runs")
+    rep = sub.add_parser("report", help="Markdown report of a sweep or of a run directory")
+    rep.add_argument("results", help="a sweep directory (with sweep.csv) or a run directory (with summary.json)")
+    rep.add_argument("--out", help="report directory (default: RESULTS/report)")
+    sub.add_parser("paraview-script", help="print the path of the pvpython script that opens a result")
     ver = sub.add_parser("verify", help="run the verification suite (closed forms, MMS rates, symmetry)")
     ver.add_argument("--quick", action="store_true", help="the small meshes the test suite uses")
     ver.add_argument("--out", default="docs/verification", help="directory for results.md/json and plots")
@@ -85,6 +95,31 @@ def main(argv: list[str] | None = None) -> int:
                     ea = "" if e.activation_energy is None else f", Ea = {e.activation_energy:.3f} eV"
                     print(f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
                           f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}")  # fmt: skip
+            return 0
+        if args.command == "paraview-script":
+            if root:
+                print(Path(__file__).with_name("paraview_show.py"))
+            return 0
+        if args.command == "sweep":
+            from fem.app.sweep import load_sweep, run_sweep
+
+            if comm.size > 1:
+                raise CaseError("run 'dendrite-fem sweep' without mpiexec; use --np for MPI ranks per run")
+            _, runs = load_sweep(args.sweep)
+            import tomllib
+
+            name = tomllib.loads(Path(args.sweep).read_text())["case"]["name"]
+            out = Path(args.out or Path("results") / f"{name}-sweep")
+            print(f"{len(runs)} runs into {out}/ ({args.jobs or 'auto'} at a time, {args.np} rank(s) each)")
+            table, rows = run_sweep(args.sweep, out, args.jobs, args.np, args.force, progress=sys.stderr.isatty())
+            failed = sorted({r["run"] for r in rows if r.get("status") != "ok"})
+            print(f"{table}: {len(rows)} rows" + (f"; FAILED runs: {', '.join(failed)}" if failed else ""))
+            return EXIT_OTHER if failed else 0
+        if args.command == "report":
+            from fem.app.report import write_report
+
+            path = write_report(Path(args.results), Path(args.out) if args.out else None)
+            print(f"report: {path}")
             return 0
         if args.command == "verify":
             from fem.verification import report

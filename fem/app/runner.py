@@ -96,7 +96,8 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:
-        say(f"{out}: already holds this case's result (same case hash and version); --force recomputes it")
+        if comm.rank == 0:  # said even with --quiet: sweeps and scripts rely on it
+            print(f"{out}: already holds this case's result (same case hash and version); --force recomputes it")
         return done
 
     timer = PhaseTimer(comm)
@@ -168,11 +169,14 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                     phi_out = fem_fields.interpolant(problem.phi, V_out)
                     fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag])
             gathered[name] = None
-            if case.output.figures:
+            if case.output.figures or case.output.fields:
                 with timer("figures"):
                     gathered[name] = fem_fields.gather_on_root(
                         {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
                     )
+            if case.output.fields and comm.rank == 0:
+                with timer("output"):
+                    fem_fields.write_vtu(rd.path(f"fields_{name}.vtu"), gathered[name])
             l_w = wagner_length(sigma_value, kinetics)
             results[name] = {
                 "conductivity": sigma_value,

@@ -1,0 +1,199 @@
+"""Parameter sweeps: one base case, a Cartesian product of overrides, one tidy table.
+
+A sweep file is a case file with a ``[sweep]`` table whose keys are the dotted
+paths of ``--set`` and whose values are lists::
+
+    [sweep]
+    "geometry.defects.0.radius" = ["2 um", "5 um", "10 um"]
+    "operation.current_density" = ["0.127 mA/cm2", "0.51 mA/cm2"]
+
+Every combination is validated before anything runs.  Each run is an ordinary
+``dendrite-fem run`` in its own process (``--jobs`` at a time, each on ``--np`` MPI
+ranks) writing ``OUT/runs/run-NNNN``: a crash in one run cannot take the sweep down,
+and an interrupted sweep restarted with the same command skips every finished run
+(the run's own resume key) and resumes the interrupted ones.  ``OUT/sweep.csv`` has
+one row per run and electrolyte.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from fem.app.case import Case, CaseError, _set_path, format_validation_error, parse_override
+from meshes.spec import GeometryError
+
+#: columns of sweep.csv taken from each electrolyte's metrics, in this order
+METRIC_COLUMNS = [
+    "max_over_mean", "min_over_mean", "coefficient_of_variation", "share_above_twice_mean",
+    "mean_plating_current_density", "max_plating_current_density", "charge_balance_error",
+    "mean_overpotential", "counter_potential", "ohmic_drop",
+]  # fmt: skip
+
+
+@dataclass
+class Run:
+    index: int
+    overrides: list[str]  #: KEY=VALUE, as for --set
+    parameters: dict[str, object]  #: dotted path → value as written in the sweep file
+
+    @property
+    def name(self) -> str:
+        return f"run-{self.index:04d}"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def load_sweep(path: str | Path) -> tuple[Path, list[Run]]:
+    """Read a sweep file; every combination is validated (with its geometry)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise CaseError(f"{path}: cannot read the sweep file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"{path}: not valid TOML: {exc}") from None
+    axes = data.pop("sweep", None)
+    if not isinstance(axes, dict) or not axes:
+        raise CaseError(f"{path}: a sweep file needs a [sweep] table of \"dotted.key\" = [values]")
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise CaseError(f"{path}: sweep.{key!r} must be a non-empty list of values")
+    runs = []
+    for index, combo in enumerate(itertools.product(*axes.values()), start=1):
+        params = dict(zip(axes, combo, strict=True))
+        overrides = [f"{k}={_toml_value(v)}" for k, v in params.items()]
+        trial = json.loads(json.dumps(data))
+        for text in overrides:
+            _set_path(trial, *parse_override(text))
+        try:
+            Case.model_validate(trial).window().check()
+        except ValidationError as exc:
+            where = ", ".join(overrides)
+            raise CaseError(format_validation_error(f"{path} (run {index}: {where})", exc)) from None
+        except GeometryError as exc:
+            raise CaseError(f"{path} (run {index}: {', '.join(overrides)}): {exc}") from None
+        runs.append(Run(index, overrides, params))
+    return path, runs
+
+
+def _base_case(path: Path, out: Path) -> Path:
+    """The sweep file without its [sweep] table, written next to the runs."""
+    text = path.read_text()
+    data = tomllib.loads(text)
+    data.pop("sweep")
+    base = out / "base_case.toml"
+    content = _strip_sweep(text) + "\n"
+    if tomllib.loads(content) != data:  # the textual cut must agree with the parsed file
+        raise CaseError(f"{path}: write the [sweep] table as one block of \"key\" = [values] lines")
+    if not base.exists() or base.read_text() != content:
+        base.write_text(content)
+    return base
+
+
+def _strip_sweep(text: str) -> str:
+    out, skipping = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            skipping = stripped == "[sweep]"
+        if not skipping:
+            out.append(line)
+    return "\n".join(out)
+
+
+def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, force: bool = False,
+              progress: bool = True) -> tuple[Path, list[dict]]:  # fmt: skip
+    """Run (or finish) a sweep; returns the table path and its rows."""
+    path, runs = load_sweep(path)
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    base = _base_case(path, out)
+    jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
+    (out / "sweep.json").write_text(json.dumps({
+        "sweep_file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "runs": [{"name": r.name, "overrides": r.overrides} for r in runs],
+    }, indent=2) + "\n")  # fmt: skip
+
+    def execute(run: Run) -> tuple[Run, int, str]:
+        cmd = [sys.executable, "-m", "fem.app.cli", "run", str(base), "--out", str(out / "runs" / run.name), "--quiet"]
+        for text in run.overrides:
+            cmd += ["--set", text]
+        if force:
+            cmd.append("--force")
+        if ranks > 1:
+            cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        (out / "runs" / f"{run.name}.log").write_text(r.stdout + r.stderr)
+        return run, r.returncode, r.stdout
+
+    status: dict[str, str] = {}
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}")]
+    with Progress(*columns, disable=not progress) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
+        task = bar.add_task("", total=len(runs))
+        futures = [pool.submit(execute, run) for run in runs]
+        for future in as_completed(futures):
+            run, code, stdout = future.result()
+            skipped = "already holds" in stdout
+            status[run.name] = "ok" if code == 0 else f"failed (exit {code}, see runs/{run.name}.log)"
+            note = f"{run.name} {'skipped (finished)' if skipped else status[run.name]}"
+            bar.update(task, advance=1, description=note)
+            if not progress:  # a log, not a terminal: one line per run
+                print(f"[{len(status)}/{len(runs)}] {note}", flush=True)
+    rows = collect(out, runs, status)
+    return out / "sweep.csv", rows
+
+
+def collect(out: Path, runs: list[Run], status: dict[str, str]) -> list[dict]:
+    """One row per run and electrolyte (a failed run gets one row with its status)."""
+    rows = []
+    for run in runs:
+        base = {"run": run.name, **{k: v for k, v in run.parameters.items()}}
+        try:
+            summary = json.loads((out / "runs" / run.name / "summary.json").read_text())
+        except (OSError, ValueError):
+            rows.append({**base, "status": status.get(run.name, "missing")})
+            continue
+        p = summary["parameters"]
+        for name, r in summary["electrolytes"].items():
+            m = r["metrics"]
+            feature = m["features"][0] if m["features"] else {}
+            rows.append({
+                **base, "status": status.get(run.name, "ok"), "electrolyte": name,
+                "conductivity_S_per_m": r["conductivity"], "wagner_length_m": r["wagner_length"],
+                "wagner_number": r["wagner_number"], "defect_size_m": p["defect_size"],
+                "applied_current_density_A_per_m2": p.get("applied_current_density"),
+                **{k: m[k] for k in METRIC_COLUMNS},
+                "feature": feature.get("name"), "feature_over_mean": feature.get("ratio_to_mean"),
+                "feature_over_applied": feature.get("ratio_to_applied"),
+                "newton_iterations": r["solver"]["newton_iterations"], "dofs": summary["run"]["dofs"],
+            })  # fmt: skip
+    header: list[str] = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    tmp = out / ".sweep.csv.tmp"
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, out / "sweep.csv")
+    return rows

@@ -1,0 +1,88 @@
+"""Sweeps: every combination runs once, an interrupted sweep resumes, the report is written."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, SMALL_CASE, run_cli
+
+SWEEP = SMALL_CASE + """
+[mesh]
+size_near = "1 um"
+size_interface = "2 um"
+size_far = "8 um"
+
+[sweep]
+"geometry.defects.0.radius" = ["4 um", "6 um", "8 um"]
+"operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]
+"""
+
+
+def rows(out):
+    with (out / "sweep.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_bad_sweep_is_refused_before_running(write_case, tmp_path):
+    bad = write_case(SWEEP.replace('"4 um", ', '"4 um", "45 um", '))
+    r = run_cli("sweep", str(bad), "--out", str(tmp_path / "s"))
+    assert r.returncode == 2 and "run 3" in r.stderr and "widen geometry.width" in r.stderr
+    assert not (tmp_path / "s").exists()
+    r = run_cli("run", str(write_case(SWEEP)))
+    assert r.returncode == 2 and "dendrite-fem sweep" in r.stderr
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(write_case, tmp_path):
+    case = write_case(SWEEP)
+    out = tmp_path / "sweep"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "fem.app.cli", "sweep", str(case), "--out", str(out), "--jobs", "1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("runs/run-*/summary.json"))) < 2:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep, its running child included
+    proc.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/run-*/summary.json")}
+    assert 2 <= len(finished) < 6
+
+    r = run_cli("sweep", str(case), "--out", str(out), "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name, mtime in finished.items():
+        assert f"{name} skipped (finished)" in r.stdout
+        assert (out / "runs" / name / "summary.json").stat().st_mtime_ns == mtime  # not redone
+    table = rows(out)
+    assert len(table) == 6 * 2  # six runs, two electrolytes each
+    assert all(row["status"] == "ok" for row in table)
+    assert {row["geometry.defects.0.radius"] for row in table} == {"4 um", "6 um", "8 um"}
+    for row in table:
+        assert float(row["charge_balance_error"]) < 1e-8
+    # focusing grows with the defect for the poorer conductor
+    nps = sorted((float(r["defect_size_m"]), float(r["max_over_mean"])) for r in table
+                 if r["electrolyte"] == "NPS" and r["operation.current_density"] == "0.127 mA/cm2")  # fmt: skip
+    assert nps[0][1] < nps[1][1] < nps[2][1]
+
+    rep = run_cli("report", str(out))
+    assert rep.returncode == 0, rep.stderr
+    text = (out / "report" / "report.md").read_text()
+    assert "![headline](headline.png)" in text and "Reading" in text and "NPS concentrates" in text
+    for png in ("headline.png", "wagner.png", "current_maps.png"):
+        assert (out / "report" / png).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("target", ["run", "sweep"])
+def test_report_of_a_single_run(tmp_path, write_case, target):
+    if target == "sweep":
+        r = run_cli("report", str(tmp_path))
+        assert r.returncode == 2 and "neither a sweep directory" in r.stderr
+        return
+    out = tmp_path / "one"
+    assert run_cli("run", str(write_case(SMALL_CASE)), "--out", str(out), "--quiet").returncode == 0
+    r = run_cli("report", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "Most homogeneous: **NAS**" in (out / "report" / "report.md").read_text()
