@@ -71,6 +71,18 @@ def test_default_case_writes_every_output(default_serial):
     assert phi.min() > 0  # φ > 0 in the SE during plating (η = −φ < 0)
     mean = s["electrolytes"]["NPS"]["metrics"]["mean_plating_current_density"]
     assert np.median(mag) == pytest.approx(mean, rel=0.1)  # |i| ≈ i_app away from the defect
+    # the .vtu that ParaView opens, read with VTK's own XML reader (the one ParaView uses)
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    reader = vtk.vtkXMLUnstructuredGridReader()
+    reader.SetFileName(str(out / "fields_NPS.vtu"))
+    reader.Update()
+    grid = reader.GetOutput()
+    assert grid.GetNumberOfCells() == s["run"]["cells"]
+    vec = vtk_to_numpy(grid.GetCellData().GetArray("current_density"))
+    assert vec.shape[1] == 3 and np.allclose(np.linalg.norm(vec, axis=1), mag.ravel(), rtol=1e-6, atol=1e-9)
+    assert vtk_to_numpy(grid.GetPointData().GetArray("potential")).min() > 0
 
 
 def _metrics(summary):

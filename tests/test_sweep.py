@@ -86,3 +86,15 @@ def test_report_of_a_single_run(tmp_path, write_case, target):
     r = run_cli("report", str(out))
     assert r.returncode == 0, r.stderr
     assert "Most homogeneous: **NAS**" in (out / "report" / "report.md").read_text()
+
+
+def test_sweep_with_mpi_ranks_per_run(write_case, tmp_path):
+    # the Docker section's command: every run on 2 MPI ranks
+    small = SWEEP.split("[sweep]")[0] + '[sweep]\n"operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]\n'
+    out = tmp_path / "mpi"
+    r = run_cli("sweep", str(write_case(small)), "--out", str(out), "--np", "2", "--jobs", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    table = rows(out)
+    assert len(table) == 4 and all(row["status"] == "ok" for row in table)
+    summary = (out / "runs" / "run-0001" / "summary.json").read_text()
+    assert '"ranks": 2' in summary
