@@ -29,7 +29,6 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fem.conduction import InterfaceProblem
-from meshes import tags
 
 _prefix_counter = itertools.count()
 

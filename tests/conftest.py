@@ -21,7 +21,7 @@ def mpiexec() -> str:
     return str(candidate) if candidate.exists() else "mpiexec"
 
 
-def run_cli(*args: str, np: int = 1, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(*args: str, np: int = 1, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``dendrite-fem`` in a fresh process (under mpiexec when np > 1)."""
     cmd = [sys.executable, "-m", "fem.app.cli", *args]
     if np > 1:

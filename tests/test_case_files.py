@@ -1,6 +1,5 @@
 """Case files: shipped cases validate; bad input is refused with the field and the fix."""
 
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli

@@ -1,7 +1,6 @@
 """End-to-end runs of the CLI: the default case, its outputs, and 1 vs 2 MPI ranks."""
 
 import csv
-import json
 
 import xml.etree.ElementTree as ET
 

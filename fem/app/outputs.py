@@ -105,11 +105,17 @@ class ResultDirectory:
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir()
         state = {"key": self.key, "finished": {}}
+        (self.tmp / ".resume").mkdir()
         write_json(state_file, state)
         return state
 
     def path(self, name: str) -> Path:
         return self.tmp / name
+
+    @property
+    def resume_dir(self) -> Path:
+        """Private data for a resume (removed when the result is committed)."""
+        return self.tmp / ".resume"
 
     def mark_finished(self, name: str, record: dict) -> None:
         """Record a unit of work as done (after its files are written; collective)."""
@@ -131,6 +137,7 @@ class ResultDirectory:
 
     def _commit(self) -> None:
         (self.tmp / STATE).unlink(missing_ok=True)
+        shutil.rmtree(self.resume_dir, ignore_errors=True)
         os.chmod(self.tmp, 0o755)
         if self.final.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.old-", dir=self.final.parent))

@@ -33,7 +33,7 @@ def arguments():
     argv = [a for a in sys.argv[1:] if not a.startswith("--script")]
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("result", nargs="?", default=os.environ.get("DENDRITE_FEM_RESULT", "."))
-    p.add_argument("--electrolyte", help="which fields_<name>.xdmf (default: the first)")
+    p.add_argument("--electrolyte", help="which fields_<name>.vtu (default: the first)")
     p.add_argument("--screenshot", help="save the layout to this PNG instead of waiting for the GUI")
     return p.parse_args(argv)
 
@@ -45,7 +45,6 @@ def main():
         raise SystemExit(f"{args.result}: no fields_*.vtu (was the run made with output.fields = false?)")
     chosen = [f for f in fields if args.electrolyte and f.endswith(f"fields_{args.electrolyte}.vtu")]
     path = (chosen or fields)[0]
-    name = os.path.basename(path)[len("fields_") : -len(".vtu")]
 
     merged = XMLUnstructuredGridReader(FileName=[path])
     merged.UpdatePipeline()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,7 +56,9 @@ class PhaseTimer:
         self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - t0
 
     def reduced(self) -> dict[str, float]:
-        return {k: self.comm.allreduce(v, op=MPI.MAX) for k, v in self.seconds.items()}
+        # ranks may have different phases (rank 0 alone draws figures): reduce over the union
+        names = sorted(set().union(*self.comm.allgather(list(self.seconds))))
+        return {k: self.comm.allreduce(self.seconds.get(k, 0.0), op=MPI.MAX) for k in names}
 
 
 def source_hash() -> str:
@@ -126,9 +127,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             trace = interface_trace(V1, mesh_data.facet_tags)
         ndofs = V.dofmap.index_map.size_global
         say(f"  {mesh_data.num_cells} cells, {ndofs} DOFs (P{degree})")
-        resume_dir = rd.path(".resume")
-        if comm.rank == 0:
-            resume_dir.mkdir(exist_ok=True)
+        resume_dir = rd.resume_dir
         if case.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
             with timer("output"):
                 fem_fields.write_tags(rd.path("tags.xdmf"), mesh, mesh_data.cell_tags, mesh_data.facet_tags)
@@ -139,16 +138,9 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         r_ct = charge_transfer_resistance(kinetics)
         a = window.characteristic_size()
         for name, (sigma_value, source) in conductivities.items():
-            if name in rd.finished:
+            if name in rd.finished and comm.bcast((resume_dir / f"{name}.npz").exists(), root=0):
                 say(f"{name}: finished in an earlier run, reusing it")
-                results[name] = rd.finished[name]
-                stored = np.load(resume_dir / f"{name}.npz") if comm.rank == 0 else None
-                profiles[name] = comm.bcast(None if stored is None else (stored["i_dep"], stored["eta"]), root=0)
-                gathered[name] = None if stored is None or "points" not in stored else fem_fields.GatheredField(
-                    stored["points"], stored["cells"], {"potential": stored["potential"]},
-                    {"current_density": stored["current_density"],
-                     "current_density_magnitude": stored["current_density_magnitude"]},
-                )  # fmt: skip
+                results[name], profiles[name], gathered[name] = _restore(rd, resume_dir, name, comm)
                 continue
             say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
             with timer("setup"):
@@ -170,29 +162,14 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                     fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag])
             gathered[name] = None
             if case.output.figures or case.output.fields:
-                with timer("figures"):
+                with timer("gather"):
                     gathered[name] = fem_fields.gather_on_root(
                         {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
                     )
             if case.output.fields and comm.rank == 0:
                 with timer("output"):
                     fem_fields.write_vtu(rd.path(f"fields_{name}.vtu"), gathered[name])
-            l_w = wagner_length(sigma_value, kinetics)
-            results[name] = {
-                "conductivity": sigma_value,
-                "conductivity_source": source,
-                "wagner_length": l_w,
-                "wagner_number": l_w / a,
-                "metrics": metrics,
-                "solver": {
-                    "newton_iterations": report.newton_iterations,
-                    "linear_iterations": report.linear_iterations,
-                    "continuation_steps": report.continuation_steps,
-                    "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
-                    "linear_solver": report.linear_solver,
-                    "seconds": report.seconds,
-                },
-            }
+            results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report)
             if comm.rank == 0:
                 g = gathered[name]
                 plot = {} if g is None else {
@@ -219,7 +196,6 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                         rd.path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
                         {k: v[0] for k, v in profiles.items()}, applied, window, provenance,
                     )  # fmt: skip
-            shutil.rmtree(resume_dir)
         summary = {
             "case": {"name": case.case.name, "description": case.case.description, "file": case_file,
                      "sha256": case_hash, "input": case.model_dump(mode="json")},  # fmt: skip
@@ -253,6 +229,40 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return summary
+
+
+def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
+    """An electrolyte finished by an earlier run: its record, profile and plot data."""
+    stored = np.load(resume_dir / f"{name}.npz") if comm.rank == 0 else None
+    profile = comm.bcast(None if stored is None else (stored["i_dep"], stored["eta"]), root=0)
+    gathered = None
+    if stored is not None and "points" in stored:
+        gathered = fem_fields.GatheredField(
+            stored["points"], stored["cells"], {"potential": stored["potential"]},
+            {"current_density": stored["current_density"],
+             "current_density_magnitude": stored["current_density_magnitude"]},
+        )  # fmt: skip
+    return rd.finished[name], profile, gathered
+
+
+def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float, metrics: dict, report) -> dict:
+    """What summary.json says of one electrolyte."""
+    l_w = wagner_length(sigma, kinetics)
+    return {
+        "conductivity": sigma,
+        "conductivity_source": source,
+        "wagner_length": l_w,
+        "wagner_number": l_w / defect_size,
+        "metrics": metrics,
+        "solver": {
+            "newton_iterations": report.newton_iterations,
+            "linear_iterations": report.linear_iterations,
+            "continuation_steps": report.continuation_steps,
+            "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
+            "linear_solver": report.linear_solver,
+            "seconds": report.seconds,
+        },
+    }
 
 
 def _check_finite(name: str, metrics: dict) -> None:

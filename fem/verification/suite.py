@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import dolfinx
 import numpy as np
 import ufl
-from mpi4py import MPI
 
 from fem.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
 from fem.constants import thermal_voltage
