@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 import time
@@ -61,6 +62,7 @@ class PhaseTimer:
         return {k: self.comm.allreduce(self.seconds.get(k, 0.0), op=MPI.MAX) for k in names}
 
 
+@functools.cache
 def source_hash() -> str:
     """SHA-256 over the package's own source (fem/ and meshes/): a resumed or skipped
     run must come from the very same code, not just the same version number."""
