@@ -32,8 +32,9 @@ import ufl
 from mpi4py import MPI
 
 from fem.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
-from fem.kinetics import Kinetics, butler_volmer_current
+from fem.kinetics import Kinetics
 from fem.solver import SolverOptions, solve_interface
+from fem.verification import references
 from meshes import tags
 from meshes.distribute import build_mesh
 from meshes.spec import Defect, MeshSizes, Round, Window
@@ -62,16 +63,20 @@ def exact_potential(x, dim: int, band: float, length: float):
     return PHI0 + PHI1 * c + J * (1 + 0.3 * ufl.sin(math.pi * x[0] / length)) * s
 
 
-def with_sources(problem: InterfaceProblem, phi_ex) -> InterfaceProblem:
-    """The problem of which ``phi_ex`` is the exact solution (see the module doc)."""
+def with_sources(problem: InterfaceProblem, phi_ex, sigma_ex, i_ct_ex) -> InterfaceProblem:
+    """The problem of which ``phi_ex`` is the exact solution (see the module doc).
+
+    ``sigma_ex`` and ``i_ct_ex`` are the conductivity and the Butler–Volmer current written
+    independently of the solver (from the coordinates and references.py's constants): a wrong
+    σ or F/RT in the solver then breaks the convergence instead of cancelling out."""
     V = problem.phi.function_space
     v = ufl.TestFunction(V)
     mesh = V.mesh
     n = ufl.FacetNormal(mesh)
-    sigma, c = problem.sigma, problem.constants
-    f = -sigma * ufl.div(ufl.grad(phi_ex))
-    flux = ufl.inner(sigma * ufl.grad(phi_ex), n)
-    i_ct = butler_volmer_current(-phi_ex, c["i0"], c["alpha_a_f"], c["alpha_c_f"], exp=ufl.exp)
+    c = problem.constants
+    f = -sigma_ex * ufl.div(ufl.grad(phi_ex))
+    flux = ufl.inner(sigma_ex * ufl.grad(phi_ex), n)
+    i_ct = i_ct_ex
     # the sources get measures of their own: summed into the integrals of σ∇φ·∇v they would
     # raise its quadrature in F but not in J, and on curved cells J would then not be F'
     q = {"quadrature_degree": 2 * V.ufl_element().embedded_superdegree + 4}
@@ -99,10 +104,16 @@ def mms_errors(dim: int, degree: int, h: float, comm: MPI.Comm = MPI.COMM_WORLD)
     m = build_mesh(window, comm, geometry_order=degree)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
     sigma = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: SIGMA_SE, tags.INTERLAYER: SIGMA_BAND})
-    base = interface_problem(V, sigma, m.facet_tags, Kinetics(13.0, 0.4, 0.6), CounterCondition("galvanostatic", 0.0))
+    i0, alpha_a, alpha_c, temperature = 13.0, 0.4, 0.6, 298.15
+    base = interface_problem(V, sigma, m.facet_tags, Kinetics(i0, alpha_a, alpha_c, temperature),
+                             CounterCondition("galvanostatic", 0.0))  # fmt: skip
     x = ufl.SpatialCoordinate(m.mesh)
-    phi_ex = exact_potential(x, dim, window.interlayer_thickness, window.width)
-    problem = with_sources(base, phi_ex)
+    band = window.interlayer_thickness
+    phi_ex = exact_potential(x, dim, band, window.width)
+    sigma_ex = ufl.conditional(ufl.lt(x[dim - 1], band), SIGMA_BAND, SIGMA_SE)
+    f = references.FARADAY / (references.GAS_CONSTANT * temperature)
+    i_ct_ex = i0 * (ufl.exp(alpha_a * f * -phi_ex) - ufl.exp(-alpha_c * f * -phi_ex))
+    problem = with_sources(base, phi_ex, sigma_ex, i_ct_ex)
     solve_interface(problem, SolverOptions(rtol=1e-12, linear_solver="direct"))
     e = problem.phi - phi_ex
     dx = ufl.dx(metadata={"quadrature_degree": 2 * degree + 4})
