@@ -78,3 +78,11 @@ def test_killed_while_writing_leaves_no_result_and_recovers(write_case, tmp_path
     assert not (tmp_path / ".res.partial" / "summary.json").exists()
     changed = run(["run", str(case), "--out", str(out), "--set", "operation.current_density='0.3 mA/cm2'"])
     assert changed.returncode == 0 and "resuming" not in changed.stdout  # another case: starts afresh
+
+
+def test_force_ignores_an_interrupted_run(write_case, tmp_path):
+    case = write_case(SMALL_CASE)
+    out = tmp_path / "res"
+    assert run(["run", str(case), "--out", str(out)], fault="finished:NAS=kill").returncode != 0
+    r = run(["run", str(case), "--out", str(out), "--force"])
+    assert r.returncode == 0 and "resuming" not in r.stdout and "solving NAS" in r.stdout

@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
                      "or --set electrolytes.0.material=NTOC (repeatable)")  # fmt: skip
     run.add_argument("--quiet", action="store_true", help="print only the final table")
     run.add_argument("--force", action="store_true",
-                     help="recompute even if --out already holds this case's result")  # fmt: skip
+                     help="recompute from scratch, even if --out already holds this case's result "
+                     "or an interrupted run of it left finished electrolytes")  # fmt: skip
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

@@ -60,10 +60,11 @@ class ResultDirectory:
     ``rd.finished`` maps the names of units of work done by an earlier, interrupted
     run of the same ``key`` to what it recorded; :meth:`mark_finished` adds one."""
 
-    def __init__(self, final: str | Path, comm: MPI.Comm, key: str):
+    def __init__(self, final: str | Path, comm: MPI.Comm, key: str, fresh: bool = False):
         self.final = Path(final).resolve()
         self.comm = comm
         self.key = key
+        self.fresh = fresh  #: ignore what an interrupted run left
         self.tmp = self.final.parent / f".{self.final.name}.partial"
         self.finished: dict[str, dict] = {}
         self.resumed: list[str] = []
@@ -95,7 +96,7 @@ class ResultDirectory:
 
     def _open_partial(self) -> dict:
         state_file = self.tmp / STATE
-        if state_file.exists():
+        if state_file.exists() and not self.fresh:
             try:
                 state = json.loads(state_file.read_text())
             except ValueError:

@@ -112,7 +112,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     conductivities = case.conductivities()
     degree = case.mesh.element_degree
 
-    with ResultDirectory(out, comm, key) as rd:
+    with ResultDirectory(out, comm, key, fresh=force) as rd:
         if rd.resumed:
             say(f"resuming: {', '.join(rd.resumed)} finished in an earlier run")
         say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
