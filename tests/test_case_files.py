@@ -29,6 +29,14 @@ def test_units_are_parsed_to_si(write_case):
     assert case.conductivities()["NAS"][0] == pytest.approx(0.09)
 
 
+def test_contact_gap_pore_from_a_case_file(write_case):
+    text = SMALL_CASE.replace('kind = "protrusion"\nshape = "semicircle"', 'kind = "pore"\nshape = "gap"')
+    case, _ = load_case(write_case(text))
+    window = case.window()
+    window.check()
+    assert type(window.defects[0].shape).__name__ == "Gap" and window.defects[0].shape.height == 0.0
+
+
 def test_override_changes_a_field(write_case):
     case, d1 = load_case(write_case(SMALL_CASE), ["operation.current_density='1 mA/cm2'", "electrolytes.1.material=NTOC"])
     assert case.operation.current_density == pytest.approx(10.0)

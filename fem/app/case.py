@@ -23,7 +23,7 @@ from fem.conduction import CounterCondition
 from fem.kinetics import Kinetics
 from fem.materials import MaterialError, get_electrolyte
 from fem.solver import SolverOptions
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, RandomDefects, Roughness, Round, Window
+from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
 
 
 class CaseError(ValueError):
@@ -56,19 +56,20 @@ class CaseInfo(Strict):
 
 _SHAPES = {
     "round": "round", "semicircle": "round", "hemisphere": "round",
-    "ellipse": "ellipse", "cone": "cone", "notch": "cone", "flat": "flat",
+    "ellipse": "ellipse", "cone": "cone", "notch": "cone", "flat": "flat", "gap": "gap",
 }  # fmt: skip
 _SHAPE_FIELDS = {
     "round": {"radius"},
     "ellipse": {"radius", "height"},
     "cone": {"height", "half_angle", "tip_radius"},
     "flat": {"radius", "thickness"},
+    "gap": {"radius"},
 }
 
 
 class DefectInput(Strict):
     kind: Literal["protrusion", "pore"]
-    shape: Literal["round", "semicircle", "hemisphere", "ellipse", "cone", "notch", "flat"]
+    shape: Literal["round", "semicircle", "hemisphere", "ellipse", "cone", "notch", "flat", "gap"]
     radius: Length | None = None
     height: Length | None = None
     thickness: Length | None = None
@@ -98,6 +99,7 @@ class DefectInput(Strict):
             "ellipse": lambda: Ellipse(self.radius, self.height),
             "cone": lambda: Cone(self.height, self.half_angle, self.tip_radius),
             "flat": lambda: FlatVoid(self.radius, self.thickness),
+            "gap": lambda: Gap(self.radius),
         }[shape]()
         return Defect(self.kind, body, self.x, self.y)
 
