@@ -100,8 +100,18 @@ def seen(r: subprocess.CompletedProcess) -> str:
     if r.returncode == -9:
         return "nothing: the process was killed (SIGKILL)"
     lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("error:") or re.match(r"^\w*Error: ", ln) or "unexpected error" in ln]
-    text = " ".join(errors[:3]) if errors else (r.stdout.strip().splitlines() or [""])[-1]
+    errors = []
+    for k, ln in enumerate(lines):
+        if "unexpected error" in ln:  # a traceback follows: keep its last line, the exception
+            errors = [ln] + [x for x in lines[k + 1 :] if re.match(r"^\w*Error: ", x)][-1:]
+            break
+        if ln.startswith("error:"):
+            # the error line and the field lines under it (a case error lists its fields)
+            errors = [ln] + [x for x in lines[k + 1 : k + 4] if not x.startswith(("Traceback", "history:", "load "))]
+            break
+        if re.match(r"^\w*Error: ", ln):
+            errors.append(ln)
+    text = " ".join(errors) if errors else (r.stdout.strip().splitlines() or [""])[-1]
     history = [ln for ln in lines if ln.startswith("load ")]
     if history:
         text += f" — then the Newton history, {len(history)} attempts, e.g. `{history[0]}`"
