@@ -2,7 +2,8 @@
 
 Strategy, each step an error rather than a silent result when it fails:
 
-1. initial guess from the linearised problem (Robin condition with R_ct), one
+1. initial guess from the linearised problem (Robin condition with R_ct): for a
+   galvanostatic run this is Newton's own first step from φ = 0, otherwise one
    linear solve;
 2. Newton (``newtonls`` with a backtracking line search) on the full
    Butler–Volmer problem;
@@ -29,6 +30,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fem.conduction import InterfaceProblem
+from meshes import tags
 
 _prefix_counter = itertools.count()
 
@@ -94,24 +96,32 @@ def _ksp_options(options: SolverOptions, num_dofs: int) -> tuple[dict, str]:
 
 
 def _current_scale(problem: InterfaceProblem) -> float:
-    """‖∫_Γa ī v ds‖₂ with ī the mean plating current of the linearised solution (in
-    ``problem.phi``), or i0 if that is zero: the residual norm that corresponds to the
-    current that actually flows, whatever i0 is."""
+    """‖∫_Γa ī v ds‖₂ with ī the mean plating current that flows: i_app |Γc| / |Γa| when
+    galvanostatic, else that of the linearised solution (in ``problem.phi``), or i0 if that
+    is zero. The residual norm then means the same whatever i0 is."""
     V = problem.phi.function_space
     comm = V.mesh.comm
     slope = problem.constants["slope"]
 
-    def integral(expr) -> float:
-        return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * problem.ds_anode)))
+    def integral(expr, measure=problem.ds_anode) -> float:
+        return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * measure)))
 
-    area = integral(dolfinx.fem.Constant(V.mesh, 1.0))
-    i_ref = abs(integral(slope * problem.phi)) / area or problem.kinetics.effective_exchange_current
+    one = dolfinx.fem.Constant(V.mesh, 1.0)
+    area = integral(one)
+    if _galvanostatic(problem):
+        i_ref = abs(problem.counter.value) * integral(one, problem.ds(tags.COUNTER)) / area
+    else:
+        i_ref = abs(integral(slope * problem.phi)) / area or problem.kinetics.effective_exchange_current
     v = ufl.TestFunction(V)
     b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(i_ref * v * problem.ds_anode))
     b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     norm = b.norm()
     b.destroy()
     return norm
+
+
+def _galvanostatic(problem: InterfaceProblem) -> bool:
+    return problem.counter.mode == "galvanostatic" and problem.counter.value != 0.0
 
 
 def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:
@@ -163,7 +173,12 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
             f"the conductivity is non-finite or not positive in {bad} cells; nothing was solved", []
         )
     problem.set_load_fraction(1.0)
-    report.linear_iterations += solve_linearised(problem, options)
+    if _galvanostatic(problem):
+        # Newton's first step from φ = 0 *is* the linearised problem (J(0) is its operator,
+        # −F(0) its load), so it needs no solve of its own
+        problem.phi.x.array[:] = 0.0
+    else:
+        report.linear_iterations += solve_linearised(problem, options)
     atol = options.rtol * _current_scale(problem)
 
     snes_opts = ksp_opts | {
@@ -175,6 +190,10 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
         "snes_max_it": options.max_iterations,
         "snes_error_if_not_converged": False,
     }
+    if "gamg" in ksp_opts.values():
+        # the Jacobian changes only by the kinetic boundary term between Newton steps: build
+        # the AMG hierarchy once per solve and let CG absorb the difference
+        snes_opts["snes_lag_preconditioner"] = -2
     if options.monitor:
         snes_opts["snes_monitor"] = None
     nonlinear = dolfinx.fem.petsc.NonlinearProblem(
