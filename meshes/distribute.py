@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 try:  # the PyPI wheel must order MPI before DOLFINx; conda/Docker builds have no such module
     import dolfinx_solver  # noqa: F401
 except ImportError:  # pragma: no cover - exercised on conda/Docker installs only
@@ -13,7 +15,6 @@ import dolfinx
 import dolfinx.io.gmsh
 import gmsh
 from mpi4py import MPI
-import numpy as np
 
 from meshes.builders import MODEL_UNIT, build_model
 from meshes.spec import GeometryError, Window
