@@ -12,8 +12,9 @@ Weak form: find φ such that for all v
     F(φ; v) = ∫_Ω σ ∇φ·∇v dx − ∫_Γc i_app v ds − ∫_Γa i_ct(−φ) v ds = 0.
 
 Testing with v = 1 gives the charge balance ∫_Γa (−i_ct) ds = i_app |Γc| exactly
-at a converged solution.  The Jacobian adds ∫_Γa (d i_ct/dη) δφ v ds ≥ 0 to the
-stiffness, so it is symmetric positive definite: CG with GAMG applies.
+at a converged solution.  The Jacobian is the stiffness K = ∫_Ω σ ∇δφ·∇v dx, which
+does not change during a solve, plus the kinetic term ∫_Γa (d i_ct/dη) δφ v ds ≥ 0
+on the anode boundary only; it is symmetric positive definite: CG with GAMG applies.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class InterfaceProblem:
 
     phi: Function
     residual: ufl.Form
-    jacobian: ufl.Form
+    jacobian: ufl.Form  #: stiffness + kinetic_jacobian
+    stiffness: ufl.Form  #: the part of the Jacobian that is independent of φ and of the load
+    kinetic_jacobian: ufl.Form  #: the Butler–Volmer part, on Γa only
     linearised: tuple[ufl.Form, ufl.Form]  #: (a, L) of the problem with R_ct kinetics
     bcs: list[dolfinx.fem.DirichletBC]
     load: Constant  #: i_app [A/m²] or V_app [V], scaled by continuation
@@ -114,6 +117,8 @@ def interface_problem(
     F = ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx - i_ct * v * ds_anode
 
     u = ufl.TrialFunction(V)
+    stiffness = ufl.inner(sigma * ufl.grad(u), ufl.grad(v)) * ufl.dx
+    kinetic_jacobian = ufl.derivative(-i_ct * v * ds_anode, phi, u)
     # i_ct ≈ slope · η = −slope · φ: a Robin condition with R_ct
     a = ufl.inner(sigma * ufl.grad(u), ufl.grad(v)) * ufl.dx + c["slope"] * u * v * ds(tags.ANODE)
     zero = Constant(mesh, 0.0)
@@ -131,7 +136,9 @@ def interface_problem(
     return InterfaceProblem(
         phi=phi,
         residual=F,
-        jacobian=ufl.derivative(F, phi, u),
+        jacobian=stiffness + kinetic_jacobian,
+        stiffness=stiffness,
+        kinetic_jacobian=kinetic_jacobian,
         linearised=(a, L),
         bcs=bcs,
         load=load,

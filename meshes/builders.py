@@ -246,7 +246,11 @@ def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
     walls = [t for t in groups[tags.ANODE] + groups[tags.PORE] if top_of(t) > tol]
     _size_fields(window, window.resolved_sizes(), walls)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
-    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
+    # HXT: about twice as fast as Gmsh's Delaunay here; on one thread it is also
+    # reproducible (with several threads the mesh changes from run to run, and the
+    # 1-rank/N-rank comparison needs the very same mesh)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 10)
+    gmsh.option.setNumber("General.NumThreads", 1)
     gmsh.model.mesh.generate(dim)
     if geometry_order > 1:
         # curving the boundary can invert cells next to it; Gmsh's elastic + optimisation

@@ -1,42 +1,42 @@
-"""Regression guard: the nonlinear solve against its floor, one linear solve of the same
-operator with the same solver (ratios in one process, not absolute times: CI is noisy)."""
-
-import time
+"""Regression guard: the nonlinear solve against its floor, one linear Poisson solve of the
+same mesh with the same Krylov solver (fem.floor), timed in the same process — ratios, not
+absolute times, because CI machines are noisy."""
 
 import dolfinx
 import numpy as np
 from conftest import UM
 
 from fem.conduction import CounterCondition, conductivity_field, interface_problem
+from fem.floor import poisson_floor
 from fem.kinetics import Kinetics
-from fem.solver import SolverOptions, solve_interface, solve_linearised
+from fem.solver import SolverOptions, linear_solver_options, solve_interface
 from meshes.distribute import build_mesh
 from meshes.spec import Defect, MeshSizes, Round, Window
 
 
-def test_nonlinear_solve_costs_at_most_two_and_a_half_linear_solves():
+def test_nonlinear_solve_stays_close_to_the_poisson_floor():
     window = Window(2, 200 * UM, 100 * UM, defects=(Defect("protrusion", Round(10 * UM)),),
-                    sizes=MeshSizes(1 * UM, 1 * UM, 1 * UM))  # fmt: skip
+                    sizes=MeshSizes(0.7 * UM, 0.7 * UM, 0.7 * UM))  # fmt: skip
     mesh = build_mesh(window)
     V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
     sigma = conductivity_field(mesh.mesh, mesh.cell_tags, {1: 0.01})
     options = SolverOptions(linear_solver="iterative")  # CG + GAMG, the large-problem path
+    ksp_options, _ = linear_solver_options(options, V.dofmap.index_map.size_global)
 
-    def problem():
-        return interface_problem(V, sigma, mesh.facet_tags, Kinetics(13.0), CounterCondition("galvanostatic", 5.1))
+    def nonlinear():
+        problem = interface_problem(V, sigma, mesh.facet_tags, Kinetics(13.0), CounterCondition("galvanostatic", 5.1))
+        return solve_interface(problem, options)
 
-    solve_interface(problem(), options)  # compile the forms first
-    floor, full = [], []
+    nonlinear()  # compile the forms first: JIT is not what is measured
+    floor, newton = [], []
     for _ in range(3):
-        p = problem()
-        t0 = time.perf_counter()
-        solve_linearised(p, options)
-        floor.append(time.perf_counter() - t0)
-        p = problem()
-        t0 = time.perf_counter()
-        report = solve_interface(p, options)
-        full.append(time.perf_counter() - t0)
-    assert V.dofmap.index_map.size_global > 20_000
-    assert report.newton_iterations <= 4
-    ratio = np.median(full) / np.median(floor)
-    assert ratio < 2.5, f"nonlinear / linear solve = {ratio:.2f} (measured 1.9 when written)"
+        floor.append(poisson_floor(V, sigma, mesh.facet_tags, 5.1, ksp_options).seconds)
+        report = nonlinear()
+        newton.append(report.phases["newton"])
+    assert V.dofmap.index_map.size_global > 40_000
+    assert report.newton_iterations <= 6
+    ratio = np.median(newton) / np.median(floor)
+    # the target of docs/performance.md is 2.5 at 1M DOFs; this guard is tighter so that losing
+    # one of the optimisations fails it (1.1 when written; 2.0 without the once-assembled
+    # stiffness and the lagged preconditioner)
+    assert ratio < 1.8, f"Newton solve / Poisson floor = {ratio:.2f} (1.1 when written)"

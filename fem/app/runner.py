@@ -25,7 +25,8 @@ from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_j
 from fem.conduction import conductivity_field, interface_problem
 from fem.interface import interface_metrics, interface_trace, plating_profile
 from fem.kinetics import charge_transfer_resistance, wagner_length
-from fem.solver import ConvergenceError, solve_interface
+from fem.floor import poisson_floor
+from fem.solver import ConvergenceError, linear_solver_options, solve_interface
 from meshes import tags
 from meshes.distribute import build_mesh
 
@@ -89,12 +90,13 @@ def software_versions() -> dict[str, str]:
 
 
 def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
-             log=print, force: bool = False) -> dict:  # fmt: skip
+             log=print, force: bool = False, time_floor: bool = False) -> dict:  # fmt: skip
     """Solve ``case`` and write its results to ``out``; returns the summary (every rank).
 
     A finished result of the same case and software version is returned as it is
     unless ``force``; an interrupted run of it resumes after its last finished
-    electrolyte."""
+    electrolyte.  ``time_floor`` also times one linear Poisson solve on the same mesh
+    (:func:`fem.floor.poisson_floor`) and records the ratio of the Newton solve to it."""
     key = f"{case_hash}:{fem.__version__}:{source_hash()}"
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
@@ -152,6 +154,12 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter)
             with timer("solve"):
                 report = solve_interface(problem, options)
+            floor = None
+            if time_floor:
+                with timer("poisson_floor"):
+                    ksp_opts, _ = linear_solver_options(options, ndofs)
+                    floor = poisson_floor(V, sigma, mesh_data.facet_tags,
+                                          counter.value if counter.mode == "galvanostatic" else 1.0, ksp_opts)  # fmt: skip
             with timer("postprocess"):
                 metrics = interface_metrics(problem, window.feature_points())
                 _check_finite(name, metrics)
@@ -171,7 +179,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             if case.output.fields and comm.rank == 0:
                 with timer("output"):
                     fem_fields.write_vtu(rd.path(f"fields_{name}.vtu"), gathered[name])
-            results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report)
+            results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report, floor)
             if comm.rank == 0:
                 g = gathered[name]
                 plot = {} if g is None else {
@@ -247,23 +255,31 @@ def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
     return rd.finished[name], profile, gathered
 
 
-def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float, metrics: dict, report) -> dict:
+def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float, metrics: dict, report,
+                        floor=None) -> dict:  # fmt: skip
     """What summary.json says of one electrolyte."""
     l_w = wagner_length(sigma, kinetics)
+    solver = {
+        "newton_iterations": report.newton_iterations,
+        "linear_iterations": report.linear_iterations,
+        "continuation_steps": report.continuation_steps,
+        "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
+        "linear_solver": report.linear_solver,
+        "seconds": report.seconds,
+        "phases": report.phases,
+    }
+    if floor is not None:
+        solver["poisson_floor"] = {"seconds": floor.seconds, "assembly": floor.assembly,
+                                   "preconditioner_setup": floor.preconditioner_setup,
+                                   "krylov": floor.krylov, "iterations": floor.iterations}  # fmt: skip
+        solver["newton_over_poisson_floor"] = report.phases["newton"] / floor.seconds
     return {
         "conductivity": sigma,
         "conductivity_source": source,
         "wagner_length": l_w,
         "wagner_number": l_w / defect_size,
         "metrics": metrics,
-        "solver": {
-            "newton_iterations": report.newton_iterations,
-            "linear_iterations": report.linear_iterations,
-            "continuation_steps": report.continuation_steps,
-            "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
-            "linear_solver": report.linear_solver,
-            "seconds": report.seconds,
-        },
+        "solver": solver,
     }
 
 
