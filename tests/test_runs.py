@@ -171,3 +171,27 @@ def test_3d_case_runs_with_section_profile_and_figures(tmp_path):
     assert x.min() == pytest.approx(-40e-6) and x.max() == pytest.approx(40e-6)
     assert z.max() == pytest.approx(10e-6, rel=1e-6)  # it passes over the hemisphere's apex
     assert (out / "current_maps.png").stat().st_size > 10_000
+
+
+def test_3d_pore_two_ranks_match_one_rank_and_report_phases(tmp_path):
+    """The 3D answer does not depend on the partition (CG + GAMG, curved P2), and summary.json
+    carries the phase split and the Poisson-floor ratio of benchmarks/performance.py."""
+    case = ROOT / "cases" / "nas_vs_nps_pore_3d.toml"
+    coarse = ["--set", "mesh.size_near='1 um'", "--set", "mesh.size_interface='2 um'",
+              "--set", "mesh.size_far='12 um'", "--set", "solver.linear_solver='iterative'"]  # fmt: skip
+    outs = []
+    for np_ in (1, 2):
+        out = tmp_path / f"n{np_}"
+        r = run_cli("run", str(case), "--out", str(out), "--time-poisson-floor", *coarse, np=np_)
+        assert r.returncode == 0, r.stderr
+        outs.append(read_summary(out))
+    assert outs[1]["run"]["ranks"] == 2 and outs[0]["run"]["dofs"] == outs[1]["run"]["dofs"] > 10_000
+    m1, m2 = _metrics(outs[0]), _metrics(outs[1])
+    for key, v1 in m1.items():
+        assert m2[key] == pytest.approx(v1, rel=1e-6, abs=1e-12), key
+    solver = outs[1]["electrolytes"]["NPS"]["solver"]
+    phases = solver["phases"]
+    inside = sum(phases[k] for k in ("residual_assembly", "jacobian_assembly", "preconditioner_setup", "krylov"))
+    assert 0 < inside <= phases["newton"] * 1.001  # the event-log split adds up within SNESSolve
+    assert solver["poisson_floor"]["iterations"] > 0 and 0.2 < solver["newton_over_poisson_floor"] < 5
+    assert {"meshing", "distribution", "solve", "poisson_floor", "output"} <= set(outs[1]["run"]["wall_time"])

@@ -1,0 +1,189 @@
+"""Performance ladder: time per phase against DOFs, in 2D and 3D, on 1 and 2 MPI ranks.
+
+Every rung is a real run of the CLI (``mpiexec -n N dendrite-fem run``) on
+benchmarks/cases/ladder_{2d,3d}.toml with the three mesh sizes multiplied by a factor
+(DOFs ∝ factor^-dim), with ``--time-poisson-floor``: in the same run, on the same mesh,
+one linear Poisson solve with the same CG + GAMG options and tolerance is timed
+(fem/floor.py), and summary.json records Newton-solve / Poisson-floor.
+
+    .venv/bin/python benchmarks/performance.py                 # the full ladder (~1 h here)
+    .venv/bin/python benchmarks/performance.py --quick         # 2 small rungs per dimension
+
+Writes docs/performance.md (table between the ``perf`` markers, with the machine) and
+docs/performance/{ladder.json, phases.png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CASES = {2: ROOT / "benchmarks/cases/ladder_2d.toml", 3: ROOT / "benchmarks/cases/ladder_3d.toml"}
+BASE_SIZES = {  # [um] the factor-1 sizes of the case files: about 2 million DOFs
+    2: (0.035, 0.07, 0.27),
+    3: (0.31, 0.48, 2.45),
+}
+#: DOF targets of the full ladder (the factors follow from DOFs ∝ factor^-dim)
+TARGETS = (100_000, 250_000, 500_000, 1_000_000, 2_000_000)
+#: run-level phases of summary.json, in the order of a run
+RUN_PHASES = ("meshing", "distribution", "setup", "solve", "poisson_floor", "postprocess", "output", "gather", "figures")
+#: inside "solve", from PETSc's event log
+SOLVE_PHASES = ("forms", "residual_assembly", "jacobian_assembly", "preconditioner_setup", "krylov")
+
+
+def run_rung(dim: int, target: int, ranks: int, work: Path) -> dict:
+    factor = (2_000_000 / target) ** (1.0 / dim)
+    near, interface, far = (s * factor for s in BASE_SIZES[dim])
+    out = work / f"{dim}d-{target}-{ranks}"
+    cmd = [
+        str(BIN / "mpiexec"), "-n", str(ranks), str(BIN / "dendrite-fem"), "run", str(CASES[dim]),
+        "--out", str(out), "--force", "--quiet", "--time-poisson-floor",
+        "--set", f"mesh.size_near='{near:.6g} um'", "--set", f"mesh.size_interface='{interface:.6g} um'",
+        "--set", f"mesh.size_far='{far:.6g} um'",
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"rung {dim}D {target} on {ranks} rank(s) failed:\n{proc.stdout}\n{proc.stderr}")
+    summary = json.loads((out / "summary.json").read_text())
+    (electrolyte,) = summary["electrolytes"].values()
+    solver = electrolyte["solver"]
+    return {
+        "dim": dim, "target_dofs": target, "ranks": ranks, "factor": factor,
+        "dofs": summary["run"]["dofs"], "cells": summary["run"]["cells"], "process_wall": wall,
+        "run": summary["run"]["wall_time"], "solver": solver["phases"],
+        "floor": solver["poisson_floor"], "ratio": solver["newton_over_poisson_floor"],
+        "newton_iterations": solver["newton_iterations"], "linear_iterations": solver["linear_iterations"],
+        "floor_iterations": solver["poisson_floor"]["iterations"],
+        "max_over_mean": electrolyte["metrics"]["max_over_mean"],
+    }  # fmt: skip
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| dim | ranks | DOFs | cells | mesh | distrib. | solve | of which Newton | Poisson floor | Newton / floor "
+            "| Newton µs/DOF·rank | output+gather+figures | Newton / CG its (floor) |")
+    lines = [head, "|" + "|".join(["---"] * 13) + "|"]
+    for r in rows:
+        run = r["run"]
+        out = sum(run.get(k, 0.0) for k in ("output", "gather", "figures"))
+        per_dof = r["solver"]["newton"] / r["dofs"] * r["ranks"] * 1e6
+        lines.append(
+            f"| {r['dim']}D | {r['ranks']} | {r['dofs']:,} | {r['cells']:,} | {run['meshing']:.1f} | "
+            f"{run['distribution']:.1f} | {run['solve']:.1f} | {r['solver']['newton']:.2f} | {r['floor']['seconds']:.2f} | "
+            f"**{r['ratio']:.2f}** | {per_dof:.1f} | {out:.1f} | {r['newton_iterations']} / {r['linear_iterations']} "
+            f"({r['floor_iterations']}) |"
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
+def solve_split(rows: list[dict]) -> str:
+    head = "| dim | ranks | DOFs | " + " | ".join(SOLVE_PHASES) + " | Newton total | floor: assembly / PC setup / Krylov |"
+    lines = [head, "|" + "|".join(["---"] * (len(SOLVE_PHASES) + 5)) + "|"]
+    for r in rows:
+        s, f = r["solver"], r["floor"]
+        lines.append(
+            f"| {r['dim']}D | {r['ranks']} | {r['dofs']:,} | " + " | ".join(f"{s[k]:.2f}" for k in SOLVE_PHASES)
+            + f" | {s['newton']:.2f} | {f['assembly']:.2f} / {f['preconditioner_setup']:.2f} / {f['krylov']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims = sorted({r["dim"] for r in rows})
+    fig, axes = plt.subplots(1, len(dims), figsize=(6.2 * len(dims), 4.6), squeeze=False, constrained_layout=True)
+    phases = {"meshing": "Gmsh meshing (rank 0)", "distribution": "distribution", "newton": "Newton solve",
+              "floor": "Poisson floor", "output": "output+gather+figures"}  # fmt: skip
+    for ax, dim in zip(axes[0], dims, strict=True):
+        for ranks, style in ((1, "-o"), (2, "--s")):
+            rs = sorted((r for r in rows if r["dim"] == dim and r["ranks"] == ranks), key=lambda r: r["dofs"])
+            if not rs:
+                continue
+            x = [r["dofs"] for r in rs]
+            series = {
+                "meshing": [r["run"]["meshing"] for r in rs],
+                "distribution": [r["run"]["distribution"] for r in rs],
+                "newton": [r["solver"]["newton"] for r in rs],
+                "floor": [r["floor"]["seconds"] for r in rs],
+                "output": [sum(r["run"].get(k, 0.0) for k in ("output", "gather", "figures")) for r in rs],
+            }
+            for k, (key, label) in enumerate(phases.items()):
+                ax.loglog(x, series[key], style, color=f"C{k}", label=f"{label}, {ranks} rank(s)", ms=4)
+        ax.set_xlabel("DOFs")
+        ax.set_ylabel("wall time [s]")
+        ax.set_title(f"{dim}D pore field, P2, CG + GAMG")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6.5, ncol=2)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "ladder.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
+    plot(rows, outdir / "phases.png")
+    block = (
+        f"Machine: {machine()}.  Generated by `benchmarks/performance.py` on {time.strftime('%Y-%m-%d')}.\n\n"
+        "Wall times in seconds (maximum over ranks).  *solve* is the whole solve phase of the run "
+        "(JIT of the forms included, cached after the first run); *Newton* is PETSc's SNESSolve alone; "
+        "*Poisson floor* is assembly + preconditioner set-up + Krylov solve of one linear Poisson problem "
+        "on the same mesh (fem/floor.py).\n\n" + table(rows)
+        + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n" + solve_split(rows) + "\n"
+    )  # fmt: skip
+    text = doc.read_text() if doc.exists() else "<!-- BEGIN perf -->\n<!-- END perf -->\n"
+    text = re.sub(r"<!-- BEGIN perf -->.*<!-- END perf -->", lambda _: f"<!-- BEGIN perf -->\n{block}<!-- END perf -->",
+                  text, flags=re.S)  # fmt: skip
+    doc.write_text(text)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="two small rungs per dimension (a smoke test)")
+    p.add_argument("--dims", type=int, nargs="+", default=[2, 3])
+    p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--max-dofs", type=int, default=2_000_000)
+    p.add_argument("--doc", default=str(ROOT / "docs/performance.md"))
+    p.add_argument("--out", default=str(ROOT / "docs/performance"))
+    args = p.parse_args()
+    targets = (20_000, 50_000) if args.quick else tuple(t for t in TARGETS if t <= args.max_dofs)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dfem-perf-") as work:
+        for dim in args.dims:
+            for target in targets:
+                for ranks in args.ranks:
+                    r = run_rung(dim, target, ranks, Path(work))
+                    rows.append(r)
+                    print(f"{dim}D {r['dofs']:>9,} DOFs {ranks} rank(s): mesh {r['run']['meshing']:.1f} s, "
+                          f"Newton {r['solver']['newton']:.2f} s, floor {r['floor']['seconds']:.2f} s, "
+                          f"ratio {r['ratio']:.2f}, process {r['process_wall']:.0f} s", flush=True)  # fmt: skip
+                    write_doc(rows, Path(args.doc), Path(args.out))  # keep what finished if interrupted
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
