@@ -3,7 +3,8 @@
 Strong form, on the SE (and interlayer) domain Ω with outward normal n:
 
     ∇·(σ ∇φ) = 0             in Ω,          i = −σ ∇φ
-    i·n = −i_ct(η), η = −φ   on Γa (anode)
+    i·n = −i_ct(η), η = −φ   on Γa (anode); with a thin-film interlayer of area
+                             resistance R_f instead η = −φ − R_f i_ct(η) (fem.kinetics.film_overpotential)
     i·n = −i_app             on Γc (galvanostatic), or φ = V_app (potentiostatic)
     i·n = 0                  on pore walls and sides
 
@@ -27,7 +28,7 @@ import numpy as np
 import ufl
 from dolfinx.fem import Constant, Function
 
-from fem.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope
+from fem.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope, film_overpotential
 from meshes import tags
 
 
@@ -80,8 +81,18 @@ class InterfaceProblem:
     facet_tags: dolfinx.mesh.MeshTags
     ds: ufl.Measure
     ds_anode: ufl.Measure  #: Γa with the fixed quadrature of the kinetics term
-    charge_transfer_current: ufl.core.expr.Expr  #: i_ct(η = −φ) [A/m²], anodic positive
+    charge_transfer_current: ufl.core.expr.Expr  #: i_ct(η) [A/m²], anodic positive
+    overpotential: ufl.core.expr.Expr  #: η at the metal [V]: −φ, or through the thin film
+    film_resistance: float = 0.0  #: R_f [Ω m²] of a thin-film interlayer on Γa (0: none)
     constants: dict[str, Constant] = field(default_factory=dict)
+
+    def overpotential_values(self, phi: np.ndarray) -> np.ndarray:
+        """η [V] at the metal for SE-side potentials ``phi`` (numbers or arrays)."""
+        if self.film_resistance == 0.0:
+            return -np.asarray(phi)
+        k = self.kinetics
+        return film_overpotential(np.asarray(phi), k.effective_exchange_current, k.alpha_a * k.f, k.alpha_c * k.f,
+                                  self.film_resistance, butler_volmer_slope(k))  # fmt: skip
 
     def set_load_fraction(self, fraction: float) -> None:
         """Scale the applied current or voltage to ``fraction`` of its target."""
@@ -95,8 +106,12 @@ def interface_problem(
     facet_tags: dolfinx.mesh.MeshTags,
     kinetics: Kinetics,
     counter: CounterCondition,
+    film_resistance: float = 0.0,
 ) -> InterfaceProblem:
-    """Assemble the UFL forms of the steady problem on the space ``V``."""
+    """Assemble the UFL forms of the steady problem on the space ``V``; ``film_resistance``
+    [Ω m²] puts a thin ionic film in series with the kinetics on Γa."""
+    if not (film_resistance >= 0.0 and np.isfinite(film_resistance)):
+        raise ValueError(f"the film resistance must be finite and non-negative, got {film_resistance!r} ohm m^2")
     mesh = V.mesh
     phi = Function(V, name="potential")
     v = ufl.TestFunction(V)
@@ -105,10 +120,15 @@ def interface_problem(
         "i0": Constant(mesh, kinetics.effective_exchange_current),
         "alpha_a_f": Constant(mesh, kinetics.alpha_a * kinetics.f),
         "alpha_c_f": Constant(mesh, kinetics.alpha_c * kinetics.f),
-        "slope": Constant(mesh, butler_volmer_slope(kinetics)),
+        # the linearised law, film included: i_ct ≈ η_φ / (R_ct + R_f) with η_φ = −φ
+        "slope": Constant(mesh, 1.0 / (1.0 / butler_volmer_slope(kinetics) + film_resistance)),
     }
     load = Constant(mesh, float(counter.value))
-    eta = -phi
+    if film_resistance > 0.0:
+        eta = film_overpotential(phi, c["i0"], c["alpha_a_f"], c["alpha_c_f"], Constant(mesh, film_resistance),
+                                 Constant(mesh, butler_volmer_slope(kinetics)), exp=ufl.exp)  # fmt: skip
+    else:
+        eta = -phi
     i_ct = butler_volmer_current(eta, c["i0"], c["alpha_a_f"], c["alpha_c_f"], exp=ufl.exp)
     # one quadrature for the exponential term in F, in J = dF/dφ and in the metrics:
     # estimated separately they differ, and Newton then converges only linearly
@@ -149,5 +169,7 @@ def interface_problem(
         ds=ds,
         ds_anode=ds_anode,
         charge_transfer_current=i_ct,
+        overpotential=eta,
+        film_resistance=film_resistance,
         constants=c,
     )

@@ -55,7 +55,7 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
     mean_c = dolfinx.fem.Constant(mesh, mean)
     variance = _integral((i_dep - mean_c) ** 2, ds_a, comm) / area_a
     share = _integral(ufl.conditional(ufl.gt(i_dep, 2 * mean_c), 1.0, 0.0), ds_a, comm) / area_a
-    eta_mean = _integral(-phi, ds_a, comm) / area_a
+    eta_mean = _integral(problem.overpotential, ds_a, comm) / area_a
     phi_counter = _integral(phi, ds(tags.COUNTER), comm) / area_c
 
     # variationally consistent current through the counter side
@@ -71,7 +71,7 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
     facets = problem.facet_tags.find(tags.ANODE)
     dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facets)
     dofs = dofs[dofs < V.dofmap.index_map.size_local]
-    local_i = -k.current(-phi.x.array[dofs])
+    local_i = -k.current(problem.overpotential_values(phi.x.array[dofs]))
     i_max = comm.allreduce(float(local_i.max()) if local_i.size else -np.inf, op=MPI.MAX)
     i_min = comm.allreduce(float(local_i.min()) if local_i.size else np.inf, op=MPI.MIN)
 
@@ -108,7 +108,10 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
         "share_above_twice_mean": share,
         "mean_overpotential": eta_mean,
         "counter_potential": phi_counter,
-        "ohmic_drop": phi_counter - (-eta_mean),
+        # SE (and meshed interlayer) drop; a thin film's own drop is in mean_overpotential's
+        # difference from −φ and is reported apart
+        "ohmic_drop": phi_counter - _integral(phi, ds_a, comm) / area_a,
+        "film_drop": _integral(phi + problem.overpotential, ds_a, comm) / area_a,  # φ − φ_metal side
         "features": features,
     }
 
@@ -236,9 +239,10 @@ def _order_chain(seg_pts: np.ndarray, seg_anode: np.ndarray):
     return pts, s, np.array(anode)[order]
 
 
-def plating_profile(trace: InterfaceTrace, phi1: dolfinx.fem.Function, kinetics: Kinetics):
-    """(i_dep [A/m²], η [V]) along the trace; i_dep = 0 and η = NaN on pore walls."""
+def plating_profile(trace: InterfaceTrace, phi1: dolfinx.fem.Function, kinetics: Kinetics, overpotential=None):
+    """(i_dep [A/m²], η [V]) along the trace; i_dep = 0 and η = NaN on pore walls.
+    ``overpotential`` maps φ to η (InterfaceProblem.overpotential_values; default −φ)."""
     phi_vals = trace.values(phi1)
-    eta = -phi_vals
+    eta = -phi_vals if overpotential is None else overpotential(phi_vals)
     i_dep = np.where(trace.on_anode, -kinetics.current(eta), 0.0)
     return i_dep, np.where(trace.on_anode, eta, np.nan)

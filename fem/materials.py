@@ -156,3 +156,60 @@ def get_electrolyte(name: str) -> Electrolyte:
             "(or give 'conductivity' directly)"
         )
     return LIBRARY[key]
+
+
+@dataclass(frozen=True)
+class Interlayer:
+    """A layer that the electrolyte forms against Na: ionic conductivity σ [S/m]
+    and the thickness it is usually given [m] (its area resistance is t / σ)."""
+
+    name: str
+    composition: str
+    conductivity: float
+    typical_thickness: float
+    source: str
+    notes: tuple[str, ...] = field(default=())
+
+    def area_resistance(self, thickness: float | None = None) -> float:
+        """R_f = t / σ [Ω m²]."""
+        return (self.typical_thickness if thickness is None else thickness) / self.conductivity
+
+
+#: Interlayers.  Seed 003 identifies the phases (XAS, EDS) and shows the impedance of the NAS
+#: cell rising while the layer forms (Fig. 4e) but gives no conductivity or thickness in its
+#: text: the numbers below are ASSUMED, chosen for the right order of magnitude, and labelled so.
+INTERLAYERS: dict[str, Interlayer] = {
+    il.name: il
+    for il in (
+        Interlayer(
+            "NAS-passivation",
+            "amorphous Na2S + Na3Sb (+ Na-Sn), formed in situ from Na3SbS4 against Na-Sn",
+            0.01 * MS_PER_CM,
+            1e-6,
+            "phases: seed 003 (Sb K-edge EXAFS Na3Sb, S K-edge XANES Na2S, Fig. 4a-b); "
+            "sigma = 0.01 mS/cm and t = 1 um ASSUMED (R_f = 10 ohm cm2, the order of the "
+            "impedance growth of seed 003 Fig. 4e, not read off the figure)",
+            notes=("electronic insulator (Na2S) that passivates, seed 003",),
+        ),
+        Interlayer(
+            "NPS-interphase",
+            "Na2S + Na3P mixed-conducting interphase from Na3PS4 against Na",
+            0.05 * MS_PER_CM,
+            1e-6,
+            "phases: seed 003 (MCI from NPS decomposition, refs 15, 16, 51 there); "
+            "sigma = 0.05 mS/cm and t = 1 um ASSUMED",
+            notes=("its electronic conductivity (the MCI) is not modelled yet: ionic only",),
+        ),
+    )
+}
+
+
+def get_interlayer(name: str) -> Interlayer:
+    """An interlayer of :data:`INTERLAYERS` by name (case-insensitive)."""
+    by_lower = {k.lower(): k for k in INTERLAYERS}
+    key = by_lower.get(name.lower())
+    if key is None:
+        hint = difflib.get_close_matches(name, list(INTERLAYERS), n=1)
+        did_you_mean = f"; did you mean {hint[0]!r}?" if hint else "."
+        raise MaterialError(f"unknown interlayer {name!r}{did_you_mean} Known: {', '.join(INTERLAYERS)}")
+    return INTERLAYERS[key]

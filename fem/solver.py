@@ -211,6 +211,22 @@ def _assemble_stiffness_once(nonlinear: dolfinx.fem.petsc.NonlinearProblem, prob
     nonlinear._stiffness = K  # keep it alive as long as the solver
 
 
+def _check_film_law(problem: InterfaceProblem) -> None:
+    """The thin-film law is solved by a fixed number of local Newton steps inside the form:
+    refuse a solution where they did not reach round-off (|φ| far above 0.3 V)."""
+    from fem.kinetics import film_law_residual
+
+    V = problem.phi.function_space
+    dofs = dolfinx.fem.locate_dofs_topological(V, V.mesh.topology.dim - 1, problem.facet_tags.find(tags.ANODE))
+    local = film_law_residual(problem.phi.x.array[dofs], problem.kinetics, problem.film_resistance) if dofs.size else 0.0
+    worst = V.mesh.comm.allreduce(local, op=MPI.MAX)
+    if worst > 1e-9:
+        raise ConvergenceError(
+            f"the thin-film law was not solved to round-off inside the form (relative residual {worst:.1e}); "
+            "the interface overpotential is too large for it: mesh the interlayer "
+            "(interlayer.representation = 'meshed') or lower the current", [])
+
+
 def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = None) -> SolveReport:
     """Solve F(φ) = 0 for ``problem.phi`` (in place); raise ConvergenceError on failure."""
     options = options or SolverOptions()
@@ -315,6 +331,8 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
                         "a smaller applied current, or check the kinetic parameters",
                         history,
                     )
+    if problem.film_resistance > 0.0:
+        _check_film_law(problem)
     report.seconds = time.perf_counter() - t0
     spent = {k: t - events_before[k] for k, t in _event_times().items()}
     spent["forms"] = t_forms

@@ -94,17 +94,26 @@ def _gap_patches(window: Window) -> list[tuple[int, int]]:
     return out
 
 
-def _interlayer_divider(window: Window) -> list[tuple[int, int]]:
-    """The line (2D) or plane (3D) at the interlayer's top, larger than the window."""
+def _interlayer_region(window: Window) -> list[tuple[int, int]]:
+    """The region within the interlayer thickness t of the metal: the band 0 < y < t (z in
+    3D), larger than the window, fused with a shell of thickness t around every round
+    protrusion (a conformal coating).  Intersected with the SE it becomes the interlayer."""
     t = window.interlayer_thickness
     if t is None:
         return []
     occ = gmsh.model.occ
-    w = window.width
+    w, depth = window.width, window.in_plane_depth
     if window.dim == 2:
-        a, b = occ.addPoint(-w, t, 0), occ.addPoint(w, t, 0)
-        return [(1, occ.addLine(a, b))]
-    return [(2, occ.addRectangle(-w, -w - window.in_plane_depth, t, 2 * w, 2 * (w + window.in_plane_depth)))]
+        band = [(2, occ.addRectangle(-w, 0, 0, 2 * w, t))]
+        shells = [(2, occ.addDisk(d.x, 0, 0, d.shape.radius + t, d.shape.radius + t))
+                  for d in window.defects if d.kind == "protrusion"]  # fmt: skip
+    else:
+        band = [(3, occ.addBox(-w, -w - depth, 0, 2 * w, 2 * (w + depth), t))]
+        shells = [(3, occ.addSphere(d.x, d.y, 0, d.shape.radius + t)) for d in window.defects if d.kind == "protrusion"]
+    if not shells:
+        return band
+    fused, _ = occ.fuse(band, shells)
+    return fused
 
 
 def _classify_boundary(window: Window, boundary: list[tuple[int, int]]) -> dict[int, list[int]]:
@@ -171,6 +180,11 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
     # the plane itself: fine everywhere on a flat or rough interface; with defects, the wall
     # field below refines around them and the plain interface far away can be coarser
     plane = sizes.interface if not window.defects else max(sizes.interface, sizes.far / 2)
+    wall = sizes.interface
+    if window.interlayer_thickness is not None:
+        # at least one cell across the interlayer, on the plane and on the coated walls
+        plane = min(plane, window.interlayer_thickness)
+        wall = min(wall, window.interlayer_thickness)
     grow(f"Abs({coord})", plane)
     for d in window.defects:
         grow(_feature_distance(window, d), sizes.near)
@@ -180,10 +194,10 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
         field.setNumber(dist, "Sampling", 200 if window.dim == 2 else 40)
         thr = field.add("Threshold")
         field.setNumber(thr, "InField", dist)
-        field.setNumber(thr, "SizeMin", sizes.interface)
+        field.setNumber(thr, "SizeMin", wall)
         field.setNumber(thr, "SizeMax", sizes.far)
         field.setNumber(thr, "DistMin", 0.0)
-        field.setNumber(thr, "DistMax", (sizes.far - sizes.interface) / GRADING)
+        field.setNumber(thr, "DistMax", (sizes.far - wall) / GRADING)
         fields.append(thr)
     smallest = field.add("Min")
     field.setNumbers(smallest, "FieldsList", fields)
@@ -224,25 +238,33 @@ def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
         bodies = [b for d in window.defects if not isinstance(d.shape, Gap) for b in _defect_body_3d(d)]
     if bodies:
         domain, _ = occ.cut(domain, bodies)
-    cutters = _gap_patches(window) + _interlayer_divider(window)
+    layer = []
+    if window.interlayer_thickness is not None:
+        layer, _ = occ.intersect(_interlayer_region(window), domain, removeObject=True, removeTool=False)
+    cutters = _gap_patches(window)
     if dim == 3 and window.section_plane:
         # a conforming plane y = 0 gives the mesh an interface trace for the profile
         plane = occ.addRectangle(-window.width, -window.thickness, 0, 2 * window.width, 3 * window.thickness)
         occ.rotate([(2, plane)], 0, 0, 0, 1, 0, 0, math.pi / 2)
         cutters.append((2, plane))
+    inside = []
     if cutters:
         # keep only the parts of the cutters inside the SE, then imprint them on it
         inside, _ = occ.intersect(cutters, domain, removeObject=True, removeTool=False)
-        if inside:
-            out, _ = occ.fragment(domain, inside)
-            domain = [e for e in out if e[0] == dim]
+    layer_volumes: set[int] = set()
+    if inside or layer:
+        out, children = occ.fragment(domain, layer + inside)
+        # children lists the pieces of each input, objects first: the pieces of the
+        # interlayer region (the inputs after the SE) are the interlayer
+        first = len(domain)
+        layer_volumes = {tag for k in range(first, first + len(layer)) for d, tag in children[k] if d == dim}
+        domain = [e for e in out if e[0] == dim]
     occ.synchronize()
 
     volumes = [tag for _, tag in gmsh.model.getEntities(dim)]
     boundary = gmsh.model.getBoundary([(dim, t) for t in volumes], combined=True, oriented=False)
     groups = _classify_boundary(window, [(abs(d), abs(t)) for d, t in boundary])
-    band = window.interlayer_thickness
-    in_band = [t for t in volumes if band is not None and occ.getCenterOfMass(dim, t)[dim - 1] < band]
+    in_band = [t for t in volumes if t in layer_volumes]
     gmsh.model.addPhysicalGroup(dim, [t for t in volumes if t not in in_band], tags.ELECTROLYTE, name="electrolyte")
     if in_band:
         gmsh.model.addPhysicalGroup(dim, in_band, tags.INTERLAYER, name="interlayer")

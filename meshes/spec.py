@@ -329,6 +329,13 @@ class Window:
             raise GeometryError(
                 f"interlayer thickness must lie between 0 and half the SE thickness, got {t!r} m"
             )
+        if t is not None:
+            for i, d in enumerate(self.defects):
+                if d.kind == "protrusion" and not isinstance(d.shape, Round):
+                    raise GeometryError(
+                        f"{self.label(i)}: a meshed interlayer coats round protrusions only; use "
+                        "interlayer.representation = 'resistance' for this shape"
+                    )
         if self.defects and self.roughness is not None:
             raise GeometryError(
                 "geometry: give either defects or roughness, not both "

@@ -21,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from fem.app.units import to_si
 from fem.conduction import CounterCondition
 from fem.kinetics import Kinetics
-from fem.materials import MaterialError, get_electrolyte
+from fem.materials import MaterialError, get_electrolyte, get_interlayer
 from fem.solver import SolverOptions
 from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
 
@@ -171,10 +171,20 @@ class OperationInput(Strict):
         return self
 
 
+class InterlayerInput(Strict):
+    """The interlayer's geometry, shared by all electrolytes of the case (one mesh); each
+    electrolyte names its own interlayer material, or has none (the layer is then its SE)."""
+
+    thickness: Length
+    representation: Literal["meshed", "resistance"] = "meshed"
+
+
 class ElectrolyteInput(Strict):
     material: str | None = None
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.+-]+$")
     conductivity: Conductivity | None = None
+    interlayer: str | None = None  #: an interlayer material of the library
+    interlayer_conductivity: Conductivity | None = None
 
     @model_validator(mode="after")
     def _source(self):
@@ -185,6 +195,13 @@ class ElectrolyteInput(Strict):
         if self.material is not None:
             try:
                 get_electrolyte(self.material)
+            except MaterialError as exc:
+                raise ValueError(str(exc)) from None
+        if self.interlayer is not None and self.interlayer_conductivity is not None:
+            raise ValueError("give interlayer (a library material) or interlayer_conductivity, not both")
+        if self.interlayer is not None:
+            try:
+                get_interlayer(self.interlayer)
             except MaterialError as exc:
                 raise ValueError(str(exc)) from None
         return self
@@ -214,6 +231,7 @@ class Case(Strict):
     electrolytes: Annotated[list[ElectrolyteInput], Field(min_length=1)]
     solver: SolverInput = SolverInput()
     output: OutputInput = OutputInput()
+    interlayer: InterlayerInput | None = None
 
     @field_validator("electrolytes")
     @classmethod
@@ -224,6 +242,16 @@ class Case(Strict):
             raise ValueError(f"electrolyte names must be unique; repeated: {', '.join(sorted(dup))} (set 'name')")
         return electrolytes
 
+    @model_validator(mode="after")
+    def _interlayer_geometry_given(self):
+        users = [e.label for e in self.electrolytes if e.interlayer or e.interlayer_conductivity]
+        if users and self.interlayer is None:
+            raise ValueError(
+                f"electrolytes {', '.join(users)} name an interlayer but the case has no [interlayer] "
+                "table; add one with its thickness, e.g. [interlayer] thickness = '1 um'"
+            )
+        return self
+
     # --- conversion to the domain objects -----------------------------------------
     def window(self) -> Window:
         g = self.geometry
@@ -231,9 +259,11 @@ class Case(Strict):
         sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
         defects = tuple(d.to_defect() for d in g.defects)
         labels = tuple(f"geometry.defects[{i}]" for i in range(len(defects)))
+        il = self.interlayer
+        band = il.thickness if il is not None and il.representation == "meshed" else None
         window = Window(
             dim=g.dimension, width=g.width, thickness=g.thickness, depth=g.depth,
-            defects=defects, sizes=sizes, labels=labels,
+            defects=defects, sizes=sizes, labels=labels, interlayer_thickness=band,
             roughness=None if g.roughness is None else Roughness(g.roughness.amplitude, g.roughness.wavelength),
         )  # fmt: skip
         if g.random_defects is not None:
@@ -241,7 +271,7 @@ class Case(Strict):
             extra = RandomDefects(r.count, r.seed, r.kind, r.radius_min, r.radius_max, r.gap).realise(window)
             window = Window(
                 dim=window.dim, width=window.width, thickness=window.thickness, depth=window.depth,
-                defects=defects + tuple(extra), sizes=sizes, roughness=window.roughness,
+                defects=defects + tuple(extra), sizes=sizes, roughness=window.roughness, interlayer_thickness=band,
                 labels=labels + tuple(f"geometry.random_defects[{i}]" for i in range(len(extra))),
             )  # fmt: skip
         return window
@@ -258,6 +288,25 @@ class Case(Strict):
     def solver_options(self) -> SolverOptions:
         s = self.solver
         return SolverOptions(linear_solver=s.linear_solver, rtol=s.rtol, max_iterations=s.max_iterations)
+
+    def interlayers(self) -> dict[str, dict | None]:
+        """Electrolyte label → its interlayer (σ [S/m], thickness [m], representation, R_f
+        [Ω m²], source), or None for a bare interface."""
+        out: dict[str, dict | None] = {}
+        for e in self.electrolytes:
+            if self.interlayer is None or not (e.interlayer or e.interlayer_conductivity):
+                out[e.label] = None
+                continue
+            if e.interlayer is not None:
+                lib = get_interlayer(e.interlayer)
+                sigma, source, name = lib.conductivity, lib.source, lib.name
+            else:
+                sigma, source, name = e.interlayer_conductivity, "given in the case file", "given"
+            t = self.interlayer.thickness
+            out[e.label] = {"material": name, "conductivity": sigma, "thickness": t,
+                            "representation": self.interlayer.representation,
+                            "area_resistance": t / sigma, "source": source}  # fmt: skip
+        return out
 
     def conductivities(self) -> dict[str, tuple[float, str]]:
         """Electrolyte label → (σ [S/m] at the case temperature, source)."""

@@ -38,8 +38,9 @@ UNITS = {
     "mean_plating_current_density": "A/m^2", "max_plating_current_density": "A/m^2",
     "min_plating_current_density": "A/m^2", "max_over_mean": "1", "min_over_mean": "1",
     "coefficient_of_variation": "1", "share_above_twice_mean": "1", "mean_overpotential": "V",
-    "counter_potential": "V", "ohmic_drop": "V", "conductivity": "S/m", "wagner_length": "m",
-    "wagner_number": "1", "charge_transfer_resistance": "ohm m^2", "defect_size": "m",
+    "counter_potential": "V", "ohmic_drop": "V", "film_drop": "V", "conductivity": "S/m", "wagner_length": "m",
+    "wagner_number": "1", "effective_wagner_length": "m", "effective_wagner_number": "1",
+    "area_resistance": "ohm m^2", "thickness": "m", "charge_transfer_resistance": "ohm m^2", "defect_size": "m",
     "wall_time": "s",
 }  # fmt: skip
 
@@ -112,6 +113,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     counter = case.counter()
     options = case.solver_options()
     conductivities = case.conductivities()
+    interlayers = case.interlayers()
     degree = case.mesh.element_degree
 
     with ResultDirectory(out, comm, key, fresh=force) as rd:
@@ -148,10 +150,14 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 continue
             say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
             with timer("setup"):
-                sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value})
+                layer = interlayers[name]
+                # a meshed band without this electrolyte's own interlayer is just its SE
+                meshed = sigma_value if layer is None or layer["representation"] != "meshed" else layer["conductivity"]
+                sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value, tags.INTERLAYER: meshed})
                 if fault(f"solve:{name}", comm.rank) == "nan":
                     sigma.x.array[:] = np.nan
-                problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter)
+                film = layer["area_resistance"] if layer and layer["representation"] == "resistance" else 0.0
+                problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film)
             with timer("solve"):
                 report = solve_interface(problem, options)
             floor = None
@@ -164,7 +170,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 metrics = interface_metrics(problem, window.feature_points())
                 _check_finite(name, metrics)
                 phi1 = fem_fields.interpolant(problem.phi, V1)
-                profiles[name] = plating_profile(trace, phi1, kinetics)
+                profiles[name] = plating_profile(trace, phi1, kinetics, problem.overpotential_values)
                 i_vec, i_mag = fem_fields.current_density(problem)
             if case.output.fields:
                 with timer("output"):
@@ -179,7 +185,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             if case.output.fields and comm.rank == 0:
                 with timer("output"):
                     fem_fields.write_vtu(rd.path(f"fields_{name}.vtu"), gathered[name])
-            results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report, floor)
+            results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report, floor, layer)
             if comm.rank == 0:
                 g = gathered[name]
                 plot = {} if g is None else {
@@ -256,9 +262,11 @@ def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
 
 
 def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float, metrics: dict, report,
-                        floor=None) -> dict:  # fmt: skip
+                        floor=None, interlayer: dict | None = None) -> dict:  # fmt: skip
     """What summary.json says of one electrolyte."""
     l_w = wagner_length(sigma, kinetics)
+    # an interlayer in series with the kinetics lengthens the Wagner length: σ (R_ct + R_f)
+    r_f = interlayer["area_resistance"] if interlayer else 0.0
     solver = {
         "newton_iterations": report.newton_iterations,
         "linear_iterations": report.linear_iterations,
@@ -278,6 +286,9 @@ def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float,
         "conductivity_source": source,
         "wagner_length": l_w,
         "wagner_number": l_w / defect_size,
+        "interlayer": interlayer,
+        "effective_wagner_length": l_w + sigma * r_f,
+        "effective_wagner_number": (l_w + sigma * r_f) / defect_size,
         "metrics": metrics,
         "solver": solver,
     }

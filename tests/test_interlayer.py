@@ -1,0 +1,122 @@
+"""Interlayers: meshed subdomain vs thin-film resistance, closed forms, and case files."""
+
+import dolfinx
+import numpy as np
+import pytest
+from conftest import UM, run_cli
+
+from fem.conduction import CounterCondition, conductivity_field, interface_problem
+from fem.fields import interpolant
+from fem.interface import interface_metrics, interface_trace, plating_profile
+from fem.kinetics import Kinetics, film_overpotential, overpotential_for_current
+from fem.solver import SolverOptions, solve_interface
+from meshes import tags
+from meshes.distribute import build_mesh
+from meshes.spec import Cone, Defect, GeometryError, MeshSizes, Round, Window
+
+K = Kinetics(13.0, 0.3, 0.7)
+I_APP = 5.1  # A/m², 0.51 mA/cm²
+R_F = 1e-3  # Ω m²: about half of R_ct (1.98e-3)
+
+
+def _solve(window, sigma, sigma_layer=None, film=0.0, degree=2):
+    m = build_mesh(window, geometry_order=degree)
+    V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
+    s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: sigma_layer or sigma})
+    p = interface_problem(V, s, m.facet_tags, K, CounterCondition("galvanostatic", I_APP), film_resistance=film)
+    solve_interface(p, SolverOptions())
+    return p, m, interface_metrics(p, window.feature_points())
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.3])
+def test_film_law_solves_its_local_equation(alpha):
+    k = Kinetics(13.0, alpha, 1 - alpha)
+    phi = np.linspace(-0.3, 0.3, 601)
+    for r_f in (1e-5, 1e-3, 1e-1):
+        eta = film_overpotential(phi, k.effective_exchange_current, alpha * k.f, (1 - alpha) * k.f, r_f, 13.0 * k.f)
+        assert np.max(np.abs(eta + phi + r_f * k.current(eta))) < 1e-13
+    assert np.array_equal(film_overpotential(phi, 13.0, 1.0, 1.0, 0.0, 1.0), -phi)
+
+
+@pytest.mark.parametrize("representation", ["meshed", "resistance"])
+def test_flat_cell_voltage_with_an_interlayer_is_the_closed_form(representation):
+    """V = i (L − t)/σ + i t/σ_f + η⁻¹(i) for the band; i L/σ + i R_f + η⁻¹(i) for the film."""
+    L, t, sigma, sigma_f = 50 * UM, 1 * UM, 0.01, 0.001
+    band = t if representation == "meshed" else None
+    window = Window(2, 20 * UM, L, sizes=MeshSizes(2 * UM, 2 * UM, 5 * UM), interlayer_thickness=band)
+    film = t / sigma_f if representation == "resistance" else 0.0
+    p, _, metrics = _solve(window, sigma, sigma_f, film, degree=1)
+    bulk = (L - t) / sigma + t / sigma_f if band else L / sigma + film
+    expected = I_APP * bulk - overpotential_for_current(-I_APP, K)
+    assert metrics["counter_potential"] == pytest.approx(expected, rel=1e-10)
+    assert metrics["mean_overpotential"] == pytest.approx(overpotential_for_current(-I_APP, K), rel=1e-10)
+    if film:
+        assert metrics["film_drop"] == pytest.approx(I_APP * film, rel=1e-10)
+
+
+def test_meshed_layer_and_film_resistance_agree_for_a_thin_layer():
+    """A layer 1 % of the defect radius thick: the interface current of the meshed layer and
+    of its area resistance t/σ_f differ by less than 2 % (issue 6)."""
+    r, t = 10 * UM, 0.1 * UM
+    sigma_f = t / R_F
+    sizes = MeshSizes(0.5 * UM, 0.5 * UM, 8 * UM)
+    defect = (Defect("protrusion", Round(r)),)
+    meshed = Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes, interlayer_thickness=t)
+    bare = Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes)
+    results = {}
+    for name, window, film in (("meshed", meshed, 0.0), ("film", bare, R_F)):
+        p, m, metrics = _solve(window, 0.01, sigma_f, film)
+        V1 = dolfinx.fem.functionspace(m.mesh, ("Lagrange", 1))
+        trace = interface_trace(V1, m.facet_tags)
+        i_dep, _ = plating_profile(trace, interpolant(p.phi, V1), K, p.overpotential_values)
+        on = trace.on_anode
+        results[name] = (trace.arc_length[on], i_dep[on], metrics)
+    s_m, i_m, met_m = results["meshed"]
+    s_f, i_f, met_f = results["film"]
+    i_f_on_m = np.interp(s_m, s_f, i_f)
+    l2 = np.sqrt(np.trapezoid((i_m - i_f_on_m) ** 2, s_m) / np.trapezoid(i_m**2, s_m))
+    assert l2 < 0.02
+    tip_m, tip_f = (met["features"][0]["plating_current_A_per_m2"] for met in (met_m, met_f))
+    assert tip_m == pytest.approx(tip_f, rel=0.02)
+    assert met_m["max_over_mean"] == pytest.approx(met_f["max_over_mean"], rel=0.02)
+    # and the layer matters: without it the tip current is measurably higher
+    _, _, met_bare = _solve(bare, 0.01)
+    assert met_bare["features"][0]["plating_current_A_per_m2"] > 1.005 * tip_f
+
+
+def test_a_passivating_film_homogenises_the_current_for_nas_and_nps():
+    window = Window(2, 200 * UM, 60 * UM, defects=(Defect("protrusion", Round(10 * UM)),),
+                    sizes=MeshSizes(0.5 * UM, 1 * UM, 8 * UM))  # fmt: skip
+    for sigma in (0.09, 0.01):  # NAS, NPS
+        _, _, bare = _solve(window, sigma)
+        _, _, film = _solve(window, sigma, film=R_F)
+        assert film["max_over_mean"] < bare["max_over_mean"]
+        assert film["coefficient_of_variation"] < bare["coefficient_of_variation"]
+        assert film["charge_balance_error"] < 1e-10
+
+
+def test_meshed_interlayer_refuses_a_shape_it_cannot_coat():
+    window = Window(2, 200 * UM, 60 * UM, defects=(Defect("protrusion", Cone(10 * UM, 0.5, 1 * UM)),),
+                    interlayer_thickness=1 * UM)  # fmt: skip
+    with pytest.raises(GeometryError, match="representation = 'resistance'"):
+        window.check()
+
+
+def test_case_file_interlayer_errors_name_the_field(write_case):
+    base = """
+[case]
+name = "il"
+[geometry]
+width = "100 um"
+thickness = "50 um"
+[operation]
+current_density = "0.51 mA/cm2"
+[[electrolytes]]
+material = "NAS"
+"""
+    no_table = write_case(base + 'interlayer = "NAS-passivation"\n', "a.toml")
+    r = run_cli("check", str(no_table))
+    assert r.returncode == 2 and "[interlayer]" in r.stderr
+    typo = write_case(base + 'interlayer = "NAS-pasivation"\n[interlayer]\nthickness = "1 um"\n', "b.toml")
+    r = run_cli("check", str(typo))
+    assert r.returncode == 2 and "did you mean 'NAS-passivation'" in r.stderr
