@@ -51,6 +51,9 @@ BAD_INPUTS = [
                                                 '[geometry.roughness]\namplitude = "2 um"\nwavelength = "30 um"')),
     ("case name with spaces", ('name = "small"', 'name = "small case"')),
     ("invalid TOML", ("[operation]", "[operation\n")),
+    ("interlayer material without an [interlayer] table", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"')),
+    ("misspelt interlayer material", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interfase"\n[interlayer]\nthickness = "1 um"')),
+    ("interlayer thicker than half the SE", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"\n[interlayer]\nthickness = "30 um"')),
 ]
 EXTRA = [
     ("case file that does not exist", None, ["run", "{dir}/missing.toml"], None, 1),

@@ -327,7 +327,8 @@ class Window:
         t = self.interlayer_thickness
         if t is not None and not 0 < t < 0.5 * self.thickness:
             raise GeometryError(
-                f"interlayer thickness must lie between 0 and half the SE thickness, got {t!r} m"
+                f"interlayer.thickness ({t * 1e6:.4g} um) must lie between 0 and half the SE thickness "
+                f"({self.thickness * 1e6:.4g} um); make it thinner or increase geometry.thickness"
             )
         if t is not None:
             for i, d in enumerate(self.defects):

@@ -26,6 +26,17 @@ def test_one_dimensional_cells_match_closed_form(quick):
         assert r.error < 1e-8, r.case  # exact for P1: only round-off remains
 
 
+def test_thin_film_matches_the_closed_form_and_the_meshed_layer(quick):
+    film = rows(quick, "thin film")
+    flat = [r for r in film if r.case.startswith("flat")]
+    versus = [r for r in film if r.case.startswith("film vs meshed")]
+    assert len(flat) == 2 and len(versus) == 4
+    for r in flat:
+        assert r.error < 1e-8, r.case
+    for r in versus:
+        assert r.error < 0.02, r.case  # issue 6: within 2 % for a layer 1 % of the defect size
+
+
 def test_primary_distributions_converge_to_closed_forms(quick):
     for group in ("primary",):
         rs = rows(quick, group)

@@ -65,10 +65,10 @@ class Convergence:
 
 
 def _solve(mesh: InterfaceMesh, sigma: dict[int, float], kinetics: Kinetics, counter: CounterCondition,
-           degree: int) -> InterfaceProblem:  # fmt: skip
+           degree: int, film_resistance: float = 0.0) -> InterfaceProblem:  # fmt: skip
     V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", degree))
     s = conductivity_field(mesh.mesh, mesh.cell_tags, sigma)
-    problem = interface_problem(V, s, mesh.facet_tags, kinetics, counter)
+    problem = interface_problem(V, s, mesh.facet_tags, kinetics, counter, film_resistance=film_resistance)
     solve_interface(problem, SolverOptions(rtol=1e-12, linear_solver="direct"))
     return problem
 
@@ -120,6 +120,53 @@ def flat_cells(quick: bool) -> list[Row]:
                     references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15), m["counter_potential"],
                     p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 1e-8,
                 ))  # fmt: skip
+    return rows
+
+
+# --- 1b. thin-film interlayer ---------------------------------------------------------
+
+
+def thin_film(quick: bool) -> list[Row]:
+    """The thin-film law (area resistance R_f in series with the kinetics): a flat cell
+    against the 1-D closed form with the film as a layer of thickness R_f σ_f, and, at a
+    semicircular protrusion, the film against a meshed layer 1 % of the radius thick (the
+    reference is then the meshed solution: the two must agree within 2 %)."""
+    rows = []
+    L, r_f, sigma = 50 * UM, 1e-3, 0.09
+    mesh = build_mesh(Window(2, 40 * UM, L))
+    for alpha in ((0.5, 0.5), (0.3, 0.7)):
+        k = Kinetics(13.0, *alpha)
+        for i_app in ([5.1] if quick else [1.27, 5.1, 51.0]):
+            t0 = time.perf_counter()
+            p = _solve(mesh, {tags.ELECTROLYTE: sigma}, k, CounterCondition("galvanostatic", i_app), 1, r_f)
+            m = interface_metrics(p, [])
+            # a film of R_f is a layer of thickness R_f σ_f for any σ_f
+            layers = [(L, sigma), (r_f * 1e-4, 1e-4)]
+            rows.append(Row(
+                "thin film", f"flat, R_f=10 Ω cm², αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
+                references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15), m["counter_potential"],
+                p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 1e-8,
+            ))  # fmt: skip
+    radius, t = 10 * UM, 0.1 * UM
+    sizes = MeshSizes(1 * UM, 1 * UM, 10 * UM) if quick else MeshSizes(0.25 * UM, 0.25 * UM, 5 * UM)
+    defect = (Defect("protrusion", Round(radius)),)
+    k = Kinetics(13.0)
+    galv = CounterCondition("galvanostatic", I_APP)
+    for label, sigma in (("NAS-like 0.9 mS/cm", 0.09), ("NPS-like 0.1 mS/cm", 0.01)):
+        t0 = time.perf_counter()
+        meshed = build_mesh(Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes, interlayer_thickness=t), geometry_order=2)
+        p_m = _solve(meshed, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: t / r_f}, k, galv, 2)
+        bare = build_mesh(Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes), geometry_order=2)
+        p_f = _solve(bare, {tags.ELECTROLYTE: sigma}, k, galv, 2, r_f)
+        tip = [("tip", np.array([0.0, radius, 0.0]))]
+        m_m, m_f = interface_metrics(p_m, tip), interface_metrics(p_f, tip)
+        seconds = time.perf_counter() - t0
+        dofs = p_f.phi.function_space.dofmap.index_map.size_global
+        for what, key in (("tip current", None), ("max/mean", "max_over_mean")):
+            ref = m_m["features"][0]["plating_current_A_per_m2"] if key is None else m_m[key]
+            got = m_f["features"][0]["plating_current_A_per_m2"] if key is None else m_f[key]
+            rows.append(Row("thin film", f"film vs meshed layer t = r/100, {label}, {what}", ref, got, dofs, seconds,
+                            0.02, "reference: the meshed layer"))  # fmt: skip
     return rows
 
 
@@ -333,6 +380,8 @@ def run_suite(quick: bool = False, log=print) -> dict:
     convs: list[Convergence] = []
     log("1-D cells ...")
     rows += flat_cells(quick)
+    log("thin-film interlayer ...")
+    rows += thin_film(quick)
     log("primary distributions ...")
     for fn in (primary_boss, primary_strip):
         r, c = fn(quick)
