@@ -33,8 +33,10 @@ BASE_SIZES = {  # [um] the factor-1 sizes of the case files: about 2 million DOF
     2: (0.035, 0.07, 0.27),
     3: (0.31, 0.48, 2.45),
 }
-#: DOF targets of the full ladder (the factors follow from DOFs ∝ factor^-dim)
+#: DOF targets of the full ladder; the size factor follows from DOFs ∝ factor^-p, p below
+#: (measured: in 3D the refined walls and rims make the count grow slower than factor^-3)
 TARGETS = (100_000, 250_000, 500_000, 1_000_000, 2_000_000)
+EXPONENT = {2: 2.0, 3: 2.4}
 #: run-level phases of summary.json, in the order of a run
 RUN_PHASES = ("meshing", "distribution", "setup", "solve", "poisson_floor", "postprocess", "output", "gather", "figures")
 #: inside "solve", from PETSc's event log
@@ -42,7 +44,7 @@ SOLVE_PHASES = ("residual_assembly", "jacobian_assembly", "preconditioner_setup"
 
 
 def run_rung(dim: int, target: int, ranks: int, work: Path) -> dict:
-    factor = (2_000_000 / target) ** (1.0 / dim)
+    factor = (2_000_000 / target) ** (1.0 / EXPONENT[dim])
     near, interface, far = (s * factor for s in BASE_SIZES[dim])
     out = work / f"{dim}d-{target}-{ranks}"
     cmd = [
@@ -90,8 +92,8 @@ def machine() -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("| dim | ranks | DOFs | cells | mesh | distrib. | solve | of which Newton | Poisson floor | Newton / floor "
-            "| Newton µs/DOF·rank | output+gather+figures | Newton / CG its (floor) |")
-    lines = [head, "|" + "|".join(["---"] * 13) + "|"]
+            "| Newton µs/DOF·rank | output+gather+figures | whole run [s] (µs/DOF) | Newton / CG its (floor) |")
+    lines = [head, "|" + "|".join(["---"] * 14) + "|"]
     for r in rows:
         run = r["run"]
         out = sum(run.get(k, 0.0) for k in ("output", "gather", "figures"))
@@ -99,7 +101,8 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['dim']}D | {r['ranks']} | {r['dofs']:,} | {r['cells']:,} | {run['meshing']:.1f} | "
             f"{run['distribution']:.1f} | {run['solve']:.1f} | {r['solver']['newton']:.2f} | {r['floor']['seconds']:.2f} | "
-            f"**{r['ratio']:.2f}** | {per_dof:.1f} | {out:.1f} | {r['newton_iterations']} / {r['linear_iterations']} "
+            f"**{r['ratio']:.2f}** | {per_dof:.1f} | {out:.1f} | {r['process_wall']:.0f} ({r['process_wall'] / r['dofs'] * 1e6:.0f}) "
+            f"| {r['newton_iterations']} / {r['linear_iterations']} "
             f"({r['floor_iterations']}) |"
         )  # fmt: skip
     return "\n".join(lines)
@@ -119,22 +122,39 @@ def solve_split(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def rank_agreement(rows: list[dict]) -> str:
+    """Largest relative difference of max/mean between the 1- and 2-rank runs of a rung."""
+    lines = []
+    for dim in sorted({r["dim"] for r in rows}):
+        diffs = []
+        for dofs in sorted({r["dofs"] for r in rows if r["dim"] == dim}):
+            pair = {r["ranks"]: r["max_over_mean"] for r in rows if r["dim"] == dim and r["dofs"] == dofs}
+            if 1 in pair and 2 in pair:
+                diffs.append(abs(pair[2] - pair[1]) / pair[1])
+        if diffs:
+            lines.append(f"{dim}D: max/mean on 2 ranks vs 1 rank, largest relative difference over "
+                         f"{len(diffs)} rungs: {max(diffs):.1e}")  # fmt: skip
+    return "\n".join(f"* {x}" for x in lines)
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     dims = sorted({r["dim"] for r in rows})
-    fig, axes = plt.subplots(1, len(dims), figsize=(6.2 * len(dims), 4.6), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(2, len(dims), figsize=(6.2 * len(dims), 8.4), squeeze=False, constrained_layout=True)
     phases = {"meshing": "Gmsh meshing (rank 0)", "distribution": "distribution", "newton": "Newton solve",
               "floor": "Poisson floor", "output": "output+gather+figures"}  # fmt: skip
-    for ax, dim in zip(axes[0], dims, strict=True):
+    for col, dim in enumerate(dims):
+        ax, per = axes[0][col], axes[1][col]
         for ranks, style in ((1, "-o"), (2, "--s")):
             rs = sorted((r for r in rows if r["dim"] == dim and r["ranks"] == ranks), key=lambda r: r["dofs"])
             if not rs:
                 continue
-            x = [r["dofs"] for r in rs]
+            x = np.array([r["dofs"] for r in rs], float)
             series = {
                 "meshing": [r["run"]["meshing"] for r in rs],
                 "distribution": [r["run"]["distribution"] for r in rs],
@@ -144,11 +164,17 @@ def plot(rows: list[dict], path: Path) -> None:
             }
             for k, (key, label) in enumerate(phases.items()):
                 ax.loglog(x, series[key], style, color=f"C{k}", label=f"{label}, {ranks} rank(s)", ms=4)
-        ax.set_xlabel("DOFs")
-        ax.set_ylabel("wall time [s]")
+            for k, key in ((2, "newton"), (3, "floor")):
+                per.semilogx(x, np.array(series[key]) * ranks / x * 1e6, style, color=f"C{k}",
+                             label=f"{phases[key]}, {ranks} rank(s)", ms=4)  # fmt: skip
         ax.set_title(f"{dim}D pore field, P2, CG + GAMG")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6.5, ncol=2)
+        ax.set_ylabel("wall time [s]")
+        per.set_ylabel("µs per DOF × ranks")
+        per.set_ylim(bottom=0)
+        for a in (ax, per):
+            a.set_xlabel("DOFs")
+            a.grid(True, which="both", alpha=0.3)
+            a.legend(fontsize=6.5, ncol=2)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
@@ -156,7 +182,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "ladder.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
-    rows = sorted(rows, key=lambda r: (r["dim"], r["target_dofs"], r["ranks"]))
+    rows = sorted(rows, key=lambda r: (r["dim"], r["dofs"], r["ranks"]))
     plot(rows, outdir / "phases.png")
     block = (
         f"Machine: {machine()}.  Generated by `benchmarks/performance.py` on {time.strftime('%Y-%m-%d')}.\n\n"
@@ -164,7 +190,8 @@ def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
         "(JIT of the forms included, cached after the first run); *Newton* is PETSc's SNESSolve alone; "
         "*Poisson floor* is assembly + preconditioner set-up + Krylov solve of one linear Poisson problem "
         "on the same mesh (fem/floor.py).\n\n" + table(rows)
-        + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n" + solve_split(rows) + "\n"
+        + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n" + solve_split(rows)
+        + "\n\nSame answer on 1 and 2 ranks (CG + GAMG, rtol 1e-12):\n\n" + rank_agreement(rows) + "\n"
     )  # fmt: skip
     text = doc.read_text() if doc.exists() else "<!-- BEGIN perf -->\n<!-- END perf -->\n"
     text = re.sub(r"<!-- BEGIN perf -->.*<!-- END perf -->", lambda _: f"<!-- BEGIN perf -->\n{block}<!-- END perf -->",
@@ -178,6 +205,9 @@ def main() -> int:
     p.add_argument("--dims", type=int, nargs="+", default=[2, 3])
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--max-dofs", type=int, default=2_000_000)
+    p.add_argument("--targets", type=int, nargs="+", help="DOF targets to run (default: the ladder)")
+    p.add_argument("--merge", action="store_true",
+                   help="add these rungs to the existing ladder.json, replacing runs of the same rung and ranks")
     p.add_argument("--doc", default=str(ROOT / "docs/performance.md"))
     p.add_argument("--out", default=str(ROOT / "docs/performance"))
     p.add_argument("--from-json", help="rewrite the document from a ladder.json of an earlier run")
@@ -185,13 +215,16 @@ def main() -> int:
     if args.from_json:
         write_doc(json.loads(Path(args.from_json).read_text())["rows"], Path(args.doc), Path(args.out))
         return 0
-    targets = (20_000, 50_000) if args.quick else tuple(t for t in TARGETS if t <= args.max_dofs)
+    targets = (20_000, 50_000) if args.quick else tuple(args.targets or (t for t in TARGETS if t <= args.max_dofs))
     rows = []
+    if args.merge:
+        rows = json.loads((Path(args.out) / "ladder.json").read_text())["rows"]
     with tempfile.TemporaryDirectory(prefix="dfem-perf-") as work:
         for dim in args.dims:
             for target in targets:
                 for ranks in args.ranks:
                     r = run_rung(dim, target, ranks, Path(work))
+                    rows = [x for x in rows if not (x["dim"] == dim and x["ranks"] == ranks and x["factor"] == r["factor"])]
                     rows.append(r)
                     print(f"{dim}D {r['dofs']:>9,} DOFs {ranks} rank(s): mesh {r['run']['meshing']:.1f} s, "
                           f"Newton {r['solver']['newton']:.2f} s, floor {r['floor']['seconds']:.2f} s, "
