@@ -97,19 +97,20 @@ def _gap_patches(window: Window) -> list[tuple[int, int]]:
 def _interlayer_region(window: Window) -> list[tuple[int, int]]:
     """The region within the interlayer thickness t of the metal: the band 0 < y < t (z in
     3D), larger than the window, fused with a shell of thickness t around every round
-    protrusion (a conformal coating).  Intersected with the SE it becomes the interlayer."""
+    protrusion (a conformal coating; a flat band only when ``interlayer_coats_defects`` is
+    False).  Intersected with the SE it becomes the interlayer."""
     t = window.interlayer_thickness
     if t is None:
         return []
     occ = gmsh.model.occ
     w, depth = window.width, window.in_plane_depth
+    coated = [d for d in window.defects if d.kind == "protrusion" and window.interlayer_coats_defects]
     if window.dim == 2:
         band = [(2, occ.addRectangle(-w, 0, 0, 2 * w, t))]
-        shells = [(2, occ.addDisk(d.x, 0, 0, d.shape.radius + t, d.shape.radius + t))
-                  for d in window.defects if d.kind == "protrusion"]  # fmt: skip
+        shells = [(2, occ.addDisk(d.x, 0, 0, d.shape.radius + t, d.shape.radius + t)) for d in coated]
     else:
         band = [(3, occ.addBox(-w, -w - depth, 0, 2 * w, 2 * (w + depth), t))]
-        shells = [(3, occ.addSphere(d.x, d.y, 0, d.shape.radius + t)) for d in window.defects if d.kind == "protrusion"]
+        shells = [(3, occ.addSphere(d.x, d.y, 0, d.shape.radius + t)) for d in coated]
     if not shells:
         return band
     fused, _ = occ.fuse(band, shells)

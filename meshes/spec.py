@@ -273,6 +273,7 @@ class Window:
     sizes: MeshSizes | None = None
     section_plane: bool = True  #: 3D: embed the plane y = 0 so the mesh has a profile trace
     interlayer_thickness: float | None = None  #: a band 0 < y < t (2D) / z (3D) tagged interlayer
+    interlayer_coats_defects: bool = True  #: the layer also coats round protrusions (False: flat band only)
     labels: tuple[str, ...] = field(default=())  #: field paths of the defects, for messages
 
     @property
@@ -330,7 +331,7 @@ class Window:
                 f"interlayer.thickness ({t * 1e6:.4g} um) must lie between 0 and half the SE thickness "
                 f"({self.thickness * 1e6:.4g} um); make it thinner or increase geometry.thickness"
             )
-        if t is not None:
+        if t is not None and self.interlayer_coats_defects:
             for i, d in enumerate(self.defects):
                 if d.kind == "protrusion" and not isinstance(d.shape, Round):
                     raise GeometryError(

@@ -45,11 +45,12 @@ PHI0, PHI1, J = 0.02, 0.01, 5.0  #: V, V, A/m²: η from −10 to −40 mV, well
 
 
 def mms_window(dim: int, h: float, order: int) -> Window:
-    """The MMS window: W × L (× W) with a protrusion of radius 8 µm and a 5 µm band."""
+    """The MMS window: W × L (× W) with a protrusion of radius 8 µm and a flat 5 µm band
+    (σ_ex below switches on y < t, so the band must not coat the protrusion)."""
     width, thick = (60 * UM, 40 * UM) if dim == 2 else (40 * UM, 30 * UM)
     return Window(
         dim, width, thick, defects=(Defect("protrusion", Round(8 * UM)),),
-        sizes=MeshSizes(h, h, h), interlayer_thickness=5 * UM,
+        sizes=MeshSizes(h, h, h), interlayer_thickness=5 * UM, interlayer_coats_defects=False,
     )  # fmt: skip
 
 
