@@ -120,3 +120,32 @@ material = "NAS"
     typo = write_case(base + 'interlayer = "NAS-pasivation"\n[interlayer]\nthickness = "1 um"\n', "b.toml")
     r = run_cli("check", str(typo))
     assert r.returncode == 2 and "did you mean 'NAS-passivation'" in r.stderr
+
+
+@pytest.mark.parametrize("representation", ["meshed", "resistance"])
+def test_interlayer_case_runs_and_reports_the_layer(tmp_path, representation):
+    from conftest import ROOT, read_summary
+
+    out = tmp_path / representation
+    r = run_cli("run", str(ROOT / "cases" / "nas_vs_nps_interlayer.toml"), "--out", str(out), "--quiet",
+                "--set", f"interlayer.representation='{representation}'",
+                "--set", "mesh.size_near='1 um'", "--set", "mesh.size_interface='2 um'",
+                "--set", "mesh.size_far='15 um'", "--set", "mesh.element_degree=1")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    s = read_summary(out)
+    bare, coated = s["electrolytes"]["NAS"], s["electrolytes"]["NAS+passivation"]
+    assert bare["interlayer"] is None and bare["effective_wagner_length"] == bare["wagner_length"]
+    layer = coated["interlayer"]
+    assert layer["material"] == "NAS-passivation" and layer["representation"] == representation
+    assert layer["area_resistance"] == pytest.approx(1e-6 / 1e-3)  # 1 um / 0.01 mS/cm
+    r_ct = s["parameters"]["charge_transfer_resistance"]
+    assert coated["effective_wagner_length"] == pytest.approx(coated["conductivity"] * (r_ct + 1e-3))
+    for rec in s["electrolytes"].values():
+        assert rec["metrics"]["charge_balance_error"] < 1e-8
+    film_drop = coated["metrics"]["film_drop"]
+    if representation == "resistance":  # i_dep R_f on average: i_app × (|Γc|/|Γa|) × R_f
+        mean = coated["metrics"]["mean_plating_current_density"]
+        assert film_drop == pytest.approx(mean * 1e-3, rel=1e-9)
+    else:
+        assert film_drop == pytest.approx(0.0, abs=1e-15)  # the meshed layer's drop is ohmic
+        assert coated["metrics"]["ohmic_drop"] > bare["metrics"]["ohmic_drop"]
