@@ -94,12 +94,10 @@ def film_overpotential(phi, i0, alpha_a_f, alpha_c_f, film_resistance, slope, ex
     return eta
 
 
-def film_law_residual(phi: np.ndarray, k: Kinetics, film_resistance: float) -> float:
-    """max |g(η)| / max(|φ|, 1 mV) of the unrolled film law at the given potentials: near
-    round-off when :data:`FILM_NEWTON_STEPS` sufficed."""
-    f = k.f
-    eta = film_overpotential(phi, k.effective_exchange_current, k.alpha_a * f, k.alpha_c * f, film_resistance,
-                             butler_volmer_slope(k))  # fmt: skip
+def film_law_residual(phi: np.ndarray, eta: np.ndarray, k: Kinetics, film_resistance: float) -> float:
+    """max |g(η)| / max(|φ|, 1 mV) of the film law for the overpotentials ``eta`` that the
+    unrolled Newton gave at the potentials ``phi``: near round-off when
+    :data:`FILM_NEWTON_STEPS` sufficed."""
     g = eta + phi + film_resistance * k.current(eta)
     scale = max(float(np.max(np.abs(phi), initial=0.0)), 1e-3)
     return float(np.max(np.abs(g), initial=0.0)) / scale

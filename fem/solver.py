@@ -36,6 +36,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fem.conduction import InterfaceProblem
+from fem.kinetics import film_law_residual
 from meshes import tags
 
 _prefix_counter = itertools.count()
@@ -214,11 +215,10 @@ def _assemble_stiffness_once(nonlinear: dolfinx.fem.petsc.NonlinearProblem, prob
 def _check_film_law(problem: InterfaceProblem) -> None:
     """The thin-film law is solved by a fixed number of local Newton steps inside the form:
     refuse a solution where they did not reach round-off (|φ| far above 0.3 V)."""
-    from fem.kinetics import film_law_residual
-
     V = problem.phi.function_space
     dofs = dolfinx.fem.locate_dofs_topological(V, V.mesh.topology.dim - 1, problem.facet_tags.find(tags.ANODE))
-    local = film_law_residual(problem.phi.x.array[dofs], problem.kinetics, problem.film_resistance) if dofs.size else 0.0
+    phi = problem.phi.x.array[dofs]
+    local = film_law_residual(phi, problem.overpotential_values(phi), problem.kinetics, problem.film_resistance)
     worst = V.mesh.comm.allreduce(local, op=MPI.MAX)
     if worst > 1e-9:
         raise ConvergenceError(
