@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    sub.add_parser("materials", help="list the electrolyte library with sources")
+    sub.add_parser("materials", help="list the electrolyte and interlayer libraries with sources")
     swp = sub.add_parser("sweep", help="run every combination of a sweep file, in parallel, resumable")
     swp.add_argument("sweep", help="case file with a [sweep] table")
     swp.add_argument("--out", help="sweep directory (default: results/<case name>-sweep)")
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
     from fem.app.case import CaseError, load_case
     from fem.app.outputs import OutputError
-    from fem.materials import LIBRARY, MaterialError
+    from fem.materials import INTERLAYERS, LIBRARY, MaterialError
     from fem.solver import ConvergenceError
     from meshes.spec import GeometryError
 
@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
                     ea = "" if e.activation_energy is None else f", Ea = {e.activation_energy:.3f} eV"
                     print(f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
                           f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}")  # fmt: skip
+                print("\ninterlayers (electrolytes.N.interlayer; docs/interlayers.md):")
+                for il in INTERLAYERS.values():
+                    print(f"{il.name:16s} {il.conductivity * 10:6.3g} mS/cm, {il.typical_thickness * 1e6:g} um, "
+                          f"R_f = {il.area_resistance() * 1e4:.3g} ohm cm2: {il.composition}\n{'':16s} source: {il.source}")  # fmt: skip
             return 0
         if args.command == "paraview-script":
             if root:
