@@ -183,9 +183,10 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
     plane = sizes.interface if not window.defects else max(sizes.interface, sizes.far / 2)
     wall = sizes.interface
     if window.interlayer_thickness is not None:
-        # at least one cell across the interlayer, on the plane and on the coated walls
-        plane = min(plane, window.interlayer_thickness)
-        wall = min(wall, window.interlayer_thickness)
+        # at least two cells across the interlayer, on the plane and on the coated walls: with
+        # one, a resistive layer's P1 solution overshoots at the protrusion's foot
+        plane = min(plane, window.interlayer_thickness / 2)
+        wall = min(wall, window.interlayer_thickness / 2)
     grow(f"Abs({coord})", plane)
     for d in window.defects:
         grow(_feature_distance(window, d), sizes.near)
