@@ -149,3 +149,23 @@ def test_interlayer_case_runs_and_reports_the_layer(tmp_path, representation):
     else:
         assert film_drop == pytest.approx(0.0, abs=1e-15)  # the meshed layer's drop is ohmic
         assert coated["metrics"]["ohmic_drop"] > bare["metrics"]["ohmic_drop"]
+
+
+def test_conformal_layer_in_3d_has_the_right_volume_and_balances_charge():
+    """Band (W² t minus the hemisphere's footprint) plus a spherical shell (2π/3 ((r+t)³ − r³)),
+    less the ring the two share at the foot; the solve keeps its charge balance."""
+    import math
+
+    import ufl
+
+    r, t, w = 8 * UM, 1 * UM, 40 * UM
+    window = Window(3, w, 30 * UM, defects=(Defect("protrusion", Round(r)),), interlayer_thickness=t,
+                    sizes=MeshSizes(1.5 * UM, 1.5 * UM, 8 * UM))  # fmt: skip
+    p, m, metrics = _solve(window, 0.01, 0.001, degree=1)
+    dx = ufl.Measure("dx", domain=m.mesh, subdomain_data=m.cell_tags)
+    one = dolfinx.fem.Constant(m.mesh, 1.0)
+    volume = m.mesh.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * dx(tags.INTERLAYER))))
+    # the shell below z = t overlaps the band: a ring of radius ~r and cross-section ~t²
+    expected = w * w * t - math.pi * r**2 * t + 2 * math.pi / 3 * ((r + t) ** 3 - r**3) - 2 * math.pi * r * t * t
+    assert volume == pytest.approx(expected, rel=0.01)
+    assert metrics["charge_balance_error"] < 1e-10
