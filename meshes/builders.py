@@ -218,11 +218,9 @@ def _has_inverted_cells(dim: int) -> bool:
     return False
 
 
-def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
+def build_model(window: Window, geometry_order: int = 1) -> None:
     """Create and mesh the Gmsh model of ``window`` (SI) in the current Gmsh session,
     in units of :data:`MODEL_UNIT`.
-
-    Returns the number of cells per physical group name, for reporting.
     """
     window.check()
     window = scaled(window, 1.0 / MODEL_UNIT)
@@ -295,12 +293,3 @@ def build_model(window: Window, geometry_order: int = 1) -> dict[str, int]:
         if _has_inverted_cells(dim):
             gmsh.model.mesh.optimize("HighOrderElastic")
             gmsh.model.mesh.optimize("HighOrder")
-    counts = {}
-    for pdim, ptag in gmsh.model.getPhysicalGroups():
-        name = gmsh.model.getPhysicalName(pdim, ptag)
-        n = 0
-        for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
-            _, elem_tags, _ = gmsh.model.mesh.getElements(pdim, ent)
-            n += sum(len(e) for e in elem_tags)
-        counts[name] = n
-    return counts

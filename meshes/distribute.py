@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -70,28 +73,70 @@ def _check_curved_cells(mesh: dolfinx.mesh.Mesh) -> None:
         )
 
 
+def _source_digest() -> str:
+    """SHA-256 of the mesh builders' own source: a cached mesh is reused only if the code
+    that made it is unchanged."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def mesh_key(window: Window, geometry_order: int) -> str:
+    """Cache key of a window's Gmsh mesh: the window (SI, with its sizes), the geometry
+    order, the Gmsh version and the builders' source."""
+    text = f"{window!r}|{geometry_order}|{gmsh.__version__}|{_source_digest()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _group_sizes() -> dict[str, int]:
+    counts = {}
+    for pdim, ptag in gmsh.model.getPhysicalGroups():
+        n = 0
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
+            _, elem_tags, _ = gmsh.model.mesh.getElements(pdim, ent)
+            n += sum(len(e) for e in elem_tags)
+        counts[gmsh.model.getPhysicalName(pdim, ptag)] = n
+    return counts
+
+
 def build_mesh(
-    window: Window, comm: MPI.Comm = MPI.COMM_WORLD, geometry_order: int = 1, verbose: bool = False
+    window: Window, comm: MPI.Comm = MPI.COMM_WORLD, geometry_order: int = 1, verbose: bool = False,
+    cache: Path | None = None,
 ) -> InterfaceMesh:
     """Mesh ``window`` with Gmsh on rank 0 and distribute it over ``comm``.
 
     A geometry error on rank 0 is raised on every rank, so no rank is left
-    waiting in the distribution step.
+    waiting in the distribution step.  With a ``cache`` directory the Gmsh mesh is
+    written there (``<key>.msh``, :func:`mesh_key`) and read back by later runs of the
+    same geometry, which then skip the meshing on rank 0.
     """
     window.check()  # collective and cheap: every rank refuses a bad geometry itself
     t0 = time.perf_counter()
     gmsh.initialize(interruptible=False)
     try:
         gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
-        error, counts = None, {}
+        error, counts, reused = None, {}, False
         if comm.rank == 0:
             try:
-                counts = build_model(window, geometry_order)
+                cached = None if cache is None else Path(cache) / f"{mesh_key(window, geometry_order)}.msh"
+                if cached is not None and cached.exists():
+                    gmsh.open(str(cached))
+                    counts, reused = _group_sizes(), True
+                else:
+                    build_model(window, geometry_order)
+                    counts = _group_sizes()
+                    if cached is not None:
+                        cached.parent.mkdir(parents=True, exist_ok=True)
+                        partial = cached.with_suffix(f".{os.getpid()}.partial.msh")
+                        gmsh.option.setNumber("Mesh.Binary", 1)  # exact doubles, and fast to read
+                        gmsh.write(str(partial))
+                        os.replace(partial, cached)  # atomic: concurrent runs never read half a file
                 if "electrolyte" not in counts or "anode" not in counts or "counter" not in counts:
                     error = f"the mesh lacks a required group (found {sorted(counts)})"
             except Exception as exc:  # noqa: BLE001 - reported on every rank below
                 error = f"Gmsh could not build the geometry: {exc}"
-        error, counts = comm.bcast((error, counts), root=0)
+        error, counts, reused = comm.bcast((error, counts, reused), root=0)
         if error is not None:
             raise GeometryError(error)
         t1 = time.perf_counter()
@@ -113,5 +158,5 @@ def build_mesh(
         facet_tags=data.facet_tags,
         window=window,
         group_sizes=counts,
-        timings={"meshing": float(timings[0]), "distribution": float(timings[1])},
+        timings={"meshing" if not reused else "mesh_from_cache": float(timings[0]), "distribution": float(timings[1])},
     )

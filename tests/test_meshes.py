@@ -112,3 +112,22 @@ def test_geometry_errors_name_the_field():
         Window(2, W, L, roughness=Roughness(1 * UM, 30 * UM)).check()
     with pytest.raises(GeometryError, match="either defects or roughness"):
         Window(2, W, L, defects=(Defect("pore", Round(8 * UM)),), roughness=Roughness(1 * UM, 25 * UM)).check()
+
+
+def test_mesh_cache_reuses_the_same_mesh_and_keys_on_the_geometry(tmp_path):
+    import numpy as np
+
+    from meshes.distribute import build_mesh, mesh_key
+    from meshes.spec import Defect, MeshSizes, Round, Window
+
+    um = 1e-6
+    window = Window(2, 100 * um, 50 * um, defects=(Defect("pore", Round(8 * um)),), sizes=MeshSizes(1 * um, 2 * um, 8 * um))
+    first = build_mesh(window, cache=tmp_path, geometry_order=2)
+    again = build_mesh(window, cache=tmp_path, geometry_order=2)
+    assert "meshing" in first.timings and "mesh_from_cache" in again.timings
+    assert len(list(tmp_path.glob("*.msh"))) == 1
+    assert again.num_cells == first.num_cells and again.group_sizes == first.group_sizes
+    assert np.array_equal(again.mesh.geometry.x, first.mesh.geometry.x)  # binary .msh: exact doubles
+    assert np.array_equal(again.facet_tags.values, first.facet_tags.values)
+    other = Window(2, 100 * um, 50 * um, defects=(Defect("pore", Round(8 * um)),), sizes=MeshSizes(1 * um, 2 * um, 6 * um))
+    assert mesh_key(other, 2) != mesh_key(window, 2) != mesh_key(window, 1)

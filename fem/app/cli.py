@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--time-poisson-floor", action="store_true",
                      help="also time one linear Poisson solve on the same mesh (the cost floor) and "
                      "record newton_over_poisson_floor in summary.json (benchmarks/performance.py)")  # fmt: skip
+    run.add_argument("--mesh-cache", metavar="DIR",
+                     help="keep the Gmsh mesh in DIR and reuse it in later runs of the same geometry "
+                     "(skips the meshing on rank 0; keyed by geometry, sizes, order, Gmsh and builder source)")  # fmt: skip
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out or Path("results") / case.case.name)
         log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
         summary = run_case(case, out, args.case, digest, comm, log=log, force=args.force,
-                           time_floor=args.time_poisson_floor)
+                           time_floor=args.time_poisson_floor,
+                           mesh_cache=Path(args.mesh_cache) if args.mesh_cache else None)
         if root:
             _print_table(summary)
             print(f"results in {out}/")

@@ -91,13 +91,16 @@ def software_versions() -> dict[str, str]:
 
 
 def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
-             log=print, force: bool = False, time_floor: bool = False) -> dict:  # fmt: skip
+             log=print, force: bool = False, time_floor: bool = False,
+             mesh_cache: Path | None = None) -> dict:  # fmt: skip
     """Solve ``case`` and write its results to ``out``; returns the summary (every rank).
 
     A finished result of the same case and software version is returned as it is
     unless ``force``; an interrupted run of it resumes after its last finished
     electrolyte.  ``time_floor`` also times one linear Poisson solve on the same mesh
-    (:func:`fem.floor.poisson_floor`) and records the ratio of the Newton solve to it."""
+    (:func:`fem.floor.poisson_floor`) and records the ratio of the Newton solve to it.
+    ``mesh_cache`` is a directory where the Gmsh mesh is kept and reused by runs of the
+    same geometry (:func:`meshes.distribute.build_mesh`)."""
     key = f"{case_hash}:{fem.__version__}:{source_hash()}"
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
@@ -121,7 +124,9 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             say(f"resuming: {', '.join(rd.resumed)} finished in an earlier run")
         say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
         fault("mesh", comm.rank)
-        mesh_data = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or degree)
+        mesh_data = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or degree, cache=mesh_cache)
+        if "mesh_from_cache" in mesh_data.timings:
+            say("  mesh read from the mesh cache")
         timer.seconds.update(mesh_data.timings)
         mesh = mesh_data.mesh
         with timer("setup"):

@@ -133,7 +133,9 @@ def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, 
     }, indent=2) + "\n")  # fmt: skip
 
     def execute(run: Run) -> tuple[Run, int, str]:
-        cmd = [sys.executable, "-m", "fem.app.cli", "run", str(base), "--out", str(out / "runs" / run.name), "--quiet"]
+        # runs that share a geometry (a current or electrolyte sweep) mesh it once
+        cmd = [sys.executable, "-m", "fem.app.cli", "run", str(base), "--out", str(out / "runs" / run.name), "--quiet",
+               "--mesh-cache", str(out / "meshes")]  # fmt: skip
         for text in run.overrides:
             cmd += ["--set", text]
         if force:
