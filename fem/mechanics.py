@@ -18,6 +18,7 @@ import dolfinx
 import dolfinx.fem.petsc
 import numpy as np
 import ufl
+from mpi4py import MPI
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,6 @@ def solve_elasticity(
 
 def _pin_nearest(V: dolfinx.fem.FunctionSpace, comp: int, point: np.ndarray) -> dolfinx.fem.DirichletBC:
     """u_comp = 0 at the one node (over all ranks) nearest ``point``."""
-    from mpi4py import MPI
-
     Vc, to_parent = V.sub(comp).collapse()
     owned = Vc.dofmap.index_map.size_local
     coords = Vc.tabulate_dof_coordinates()[:owned]

@@ -192,18 +192,14 @@ class ElectrolyteInput(Strict):
             raise ValueError("give a library 'material' (e.g. 'NAS') or a 'conductivity' (e.g. '0.9 mS/cm')")
         if self.material is None and self.name is None:
             raise ValueError("an electrolyte given by conductivity needs a 'name'")
-        if self.material is not None:
-            try:
-                get_electrolyte(self.material)
-            except MaterialError as exc:
-                raise ValueError(str(exc)) from None
         if self.interlayer is not None and self.interlayer_conductivity is not None:
             raise ValueError("give interlayer (a library material) or interlayer_conductivity, not both")
-        if self.interlayer is not None:
-            try:
-                get_interlayer(self.interlayer)
-            except MaterialError as exc:
-                raise ValueError(str(exc)) from None
+        for lookup, name in ((get_electrolyte, self.material), (get_interlayer, self.interlayer)):
+            if name is not None:
+                try:
+                    lookup(name)
+                except MaterialError as exc:
+                    raise ValueError(str(exc)) from None
         return self
 
     @property
