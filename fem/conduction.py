@@ -4,7 +4,9 @@ Strong form, on the SE (and interlayer) domain Ω with outward normal n:
 
     ∇·(σ ∇φ) = 0             in Ω,          i = −σ ∇φ
     i·n = −i_ct(η), η = −φ   on Γa (anode); with a thin-film interlayer of area
-                             resistance R_f instead η = −φ − R_f i_ct(η) (fem.kinetics.film_overpotential)
+                             resistance R_f instead η = −φ − R_f i_ct(η) (fem.kinetics.film_overpotential);
+                             with a local interfacial pressure field ΔP (fem.interface_pressure)
+                             i0 becomes i0 exp((1 − αa) V_Na ΔP / RT) point by point
     i·n = −i_app             on Γc (galvanostatic), or φ = V_app (potentiostatic)
     i·n = 0                  on pore walls and sides
 
@@ -85,6 +87,20 @@ class InterfaceProblem:
     overpotential: ufl.core.expr.Expr  #: η at the metal [V]: −φ, or through the thin film
     film_resistance: float = 0.0  #: R_f [Ω m²] of a thin-film interlayer on Γa (0: none)
     constants: dict[str, Constant] = field(default_factory=dict)
+    pressure: Function | None = None  #: local ΔP [Pa] on Γa from the mechanics (None: uniform)
+
+    def exchange_current_values(self, dofs: np.ndarray) -> np.ndarray | float:
+        """i0 [A/m²] with the pressure factor at the DOFs ``dofs`` of φ's space."""
+        k = self.kinetics
+        if self.pressure is None:
+            return k.effective_exchange_current
+        return k.effective_exchange_current * np.exp(k.pressure_coefficient * self.pressure.x.array[dofs])
+
+    def current_values(self, dofs: np.ndarray) -> np.ndarray:
+        """i_ct [A/m²] at the DOFs ``dofs`` (on Γa) of the current solution."""
+        k = self.kinetics
+        eta = self.overpotential_values(self.phi.x.array[dofs])
+        return butler_volmer_current(eta, self.exchange_current_values(dofs), k.alpha_a * k.f, k.alpha_c * k.f)
 
     def overpotential_values(self, phi: np.ndarray) -> np.ndarray:
         """η [V] at the metal for SE-side potentials ``phi`` (numbers or arrays)."""
@@ -107,11 +123,19 @@ def interface_problem(
     kinetics: Kinetics,
     counter: CounterCondition,
     film_resistance: float = 0.0,
+    pressure: Function | None = None,
 ) -> InterfaceProblem:
     """Assemble the UFL forms of the steady problem on the space ``V``; ``film_resistance``
-    [Ω m²] puts a thin ionic film in series with the kinetics on Γa."""
+    [Ω m²] puts a thin ionic film in series with the kinetics on Γa; ``pressure`` (a
+    function on ``V``, [Pa]) is the local ΔP of the Butler–Volmer pressure factor, which
+    multiplies i0 (that of ``kinetics``, uniform ΔP included) point by point."""
     if not (film_resistance >= 0.0 and np.isfinite(film_resistance)):
         raise ValueError(f"the film resistance must be finite and non-negative, got {film_resistance!r} ohm m^2")
+    if pressure is not None and film_resistance > 0.0:
+        raise ValueError("a local pressure field and a thin-film interlayer together are not supported; "
+                         "use a meshed interlayer with the mechanics")  # fmt: skip
+    if pressure is not None and pressure.function_space != V:
+        raise ValueError("the pressure field must live on the potential's function space")
     mesh = V.mesh
     phi = Function(V, name="potential")
     v = ufl.TestFunction(V)
@@ -124,12 +148,16 @@ def interface_problem(
         "slope": Constant(mesh, 1.0 / (1.0 / butler_volmer_slope(kinetics) + film_resistance)),
     }
     load = Constant(mesh, float(counter.value))
+    i0 = c["i0"]
+    if pressure is not None:
+        c["pressure_coefficient"] = Constant(mesh, kinetics.pressure_coefficient)
+        i0 = c["i0"] * ufl.exp(c["pressure_coefficient"] * pressure)
     if film_resistance > 0.0:
         eta = film_overpotential(phi, c["i0"], c["alpha_a_f"], c["alpha_c_f"], Constant(mesh, film_resistance),
                                  Constant(mesh, butler_volmer_slope(kinetics)), exp=ufl.exp)  # fmt: skip
     else:
         eta = -phi
-    i_ct = butler_volmer_current(eta, c["i0"], c["alpha_a_f"], c["alpha_c_f"], exp=ufl.exp)
+    i_ct = butler_volmer_current(eta, i0, c["alpha_a_f"], c["alpha_c_f"], exp=ufl.exp)
     # one quadrature for the exponential term in F, in J = dF/dφ and in the metrics:
     # estimated separately they differ, and Newton then converges only linearly
     degree = V.ufl_element().embedded_superdegree
@@ -172,4 +200,5 @@ def interface_problem(
         overpotential=eta,
         film_resistance=film_resistance,
         constants=c,
+        pressure=pressure,
     )

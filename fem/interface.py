@@ -24,7 +24,7 @@ import ufl
 from mpi4py import MPI
 
 from fem.conduction import InterfaceProblem
-from fem.kinetics import Kinetics
+from fem.kinetics import Kinetics, butler_volmer_current
 from meshes import tags
 
 
@@ -67,11 +67,10 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
     )
 
     # extrema over the DOFs on Γa
-    k = problem.kinetics
     facets = problem.facet_tags.find(tags.ANODE)
     dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facets)
     dofs = dofs[dofs < V.dofmap.index_map.size_local]
-    local_i = -k.current(problem.overpotential_values(phi.x.array[dofs]))
+    local_i = -problem.current_values(dofs)
     i_max = comm.allreduce(float(local_i.max()) if local_i.size else -np.inf, op=MPI.MAX)
     i_min = comm.allreduce(float(local_i.min()) if local_i.size else np.inf, op=MPI.MIN)
 
@@ -239,10 +238,16 @@ def _order_chain(seg_pts: np.ndarray, seg_anode: np.ndarray):
     return pts, s, np.array(anode)[order]
 
 
-def plating_profile(trace: InterfaceTrace, phi1: dolfinx.fem.Function, kinetics: Kinetics, overpotential=None):
+def plating_profile(trace: InterfaceTrace, phi1: dolfinx.fem.Function, kinetics: Kinetics, overpotential=None,
+                    pressure1: dolfinx.fem.Function | None = None):  # fmt: skip
     """(i_dep [A/m²], η [V]) along the trace; i_dep = 0 and η = NaN on pore walls.
-    ``overpotential`` maps φ to η (InterfaceProblem.overpotential_values; default −φ)."""
+    ``overpotential`` maps φ to η (InterfaceProblem.overpotential_values; default −φ);
+    ``pressure1`` is the local ΔP [Pa] as a P1 function (None: the uniform ΔP of ``kinetics``)."""
     phi_vals = trace.values(phi1)
     eta = -phi_vals if overpotential is None else overpotential(phi_vals)
-    i_dep = np.where(trace.on_anode, -kinetics.current(eta), 0.0)
+    i0 = kinetics.effective_exchange_current
+    if pressure1 is not None:
+        i0 = i0 * np.exp(kinetics.pressure_coefficient * trace.values(pressure1))
+    i_ct = butler_volmer_current(eta, i0, kinetics.alpha_a * kinetics.f, kinetics.alpha_c * kinetics.f)
+    i_dep = np.where(trace.on_anode, -i_ct, 0.0)
     return i_dep, np.where(trace.on_anode, eta, np.nan)

@@ -39,11 +39,14 @@ class Kinetics:
         return FARADAY / (GAS_CONSTANT * self.temperature)
 
     @property
+    def pressure_coefficient(self) -> float:
+        """(1 − αa) V_Na / RT [1/Pa]: the pressure factor is exp(coefficient · ΔP)."""
+        return (1.0 - self.alpha_a) * NA_MOLAR_VOLUME / (GAS_CONSTANT * self.temperature)
+
+    @property
     def pressure_factor(self) -> float:
-        """exp((1 − αa) V_Na ΔP / RT) [-]."""
-        return math.exp(
-            (1.0 - self.alpha_a) * NA_MOLAR_VOLUME * self.pressure / (GAS_CONSTANT * self.temperature)
-        )
+        """exp((1 − αa) V_Na ΔP / RT) [-] for the uniform ΔP of this object."""
+        return math.exp(self.pressure_coefficient * self.pressure)
 
     @property
     def effective_exchange_current(self) -> float:

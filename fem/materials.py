@@ -213,3 +213,78 @@ def get_interlayer(name: str) -> Interlayer:
         did_you_mean = f"; did you mean {hint[0]!r}?" if hint else "."
         raise MaterialError(f"unknown interlayer {name!r}{did_you_mean} Known: {', '.join(INTERLAYERS)}")
     return INTERLAYERS[key]
+
+
+# --- mechanical properties (issue 6: stress-coupled kinetics) ------------------------
+
+
+def poisson_ratio_from_pugh(g_over_b: float) -> float:
+    """ν of an isotropic solid from its Pugh ratio G/B: ν = (3 − 2 G/B) / (2 (3 + G/B))."""
+    return (3.0 - 2.0 * g_over_b) / (2.0 * (3.0 + g_over_b))
+
+
+@dataclass(frozen=True)
+class MechanicalProperties:
+    """Isotropic elastic constants E [Pa], ν [-] and mode-I fracture toughness K_Ic
+    [Pa √m] (None: not known), each with its source."""
+
+    name: str
+    youngs_modulus: float
+    poisson_ratio: float
+    fracture_toughness: float | None
+    source: str
+
+    @property
+    def bulk_modulus(self) -> float:
+        """B = E / (3 (1 − 2ν)) [Pa]."""
+        return self.youngs_modulus / (3.0 * (1.0 - 2.0 * self.poisson_ratio))
+
+
+def _from_bulk_shear(name: str, bulk: float, shear: float, source: str) -> MechanicalProperties:
+    """E = 9BG / (3B + G), ν = (3B − 2G) / (2 (3B + G))."""
+    e = 9.0 * bulk * shear / (3.0 * bulk + shear)
+    nu = (3.0 * bulk - 2.0 * shear) / (2.0 * (3.0 * bulk + shear))
+    return MechanicalProperties(name, e, nu, None, source)
+
+
+GPA = 1e9
+MPA_SQRT_M = 1e6  #: 1 MPa √m in Pa √m
+
+#: Elastic constants.  Na metal: cited.  NAS and NPS: ν follows from the Pugh ratios G/B that
+#: seed 003 quotes (from the Materials Project elastic data set, its ref. 37: de Jong et al.,
+#: Sci. Data 2, 150009 (2015)); Young's moduli and toughnesses of these two sulfides are not in
+#: the seeds nor in the sources this project could reach, so they are ASSUMED, typical of
+#: sulfide Na/Li conductors, and labelled so.  A case file can override every number.
+MECHANICAL: dict[str, MechanicalProperties] = {
+    m.name: m
+    for m in (
+        _from_bulk_shear(
+            "Na", 6.3 * GPA, 3.3 * GPA,
+            "Na metal: bulk modulus 6.3 GPa and shear modulus 3.3 GPa (CRC Handbook of Chemistry "
+            "and Physics / WebElements, as tabulated in 'Elastic properties of the elements'); "
+            "E and nu derived from them",
+        ),  # fmt: skip
+        MechanicalProperties(
+            "NAS", 20.0 * GPA, poisson_ratio_from_pugh(0.19), 0.2 * MPA_SQRT_M,
+            "nu = 0.411 from G/B = 0.19 (seed 003, citing de Jong et al. 2015); E = 20 GPa and "
+            "K_Ic = 0.2 MPa m^0.5 ASSUMED (order of sulfide electrolytes; not in the sources)",
+        ),  # fmt: skip
+        MechanicalProperties(
+            "NPS", 20.0 * GPA, poisson_ratio_from_pugh(0.458), 0.2 * MPA_SQRT_M,
+            "nu = 0.301 from G/B = 0.458 (seed 003, citing de Jong et al. 2015); E = 20 GPa and "
+            "K_Ic = 0.2 MPa m^0.5 ASSUMED (order of sulfide electrolytes; not in the sources)",
+        ),  # fmt: skip
+    )
+}
+
+
+def get_mechanical(name: str) -> MechanicalProperties:
+    """The mechanical properties of a library material (electrolyte name or alias, or "Na")."""
+    by_lower = {k.lower(): k for k in MECHANICAL} | {a: t for a, t in ALIASES.items() if t in MECHANICAL}
+    key = by_lower.get(name.strip().lower())
+    if key is None:
+        raise MaterialError(
+            f"the library has no elastic constants for {name!r} (it has {', '.join(MECHANICAL)}); "
+            "give youngs_modulus and poisson_ratio for this electrolyte in the case file"
+        )
+    return MECHANICAL[key]

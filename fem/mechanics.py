@@ -5,9 +5,14 @@
 
 with λ = E ν / ((1 + ν)(1 − 2ν)), μ = E / (2(1 + ν)).  The interfacial normal stress
 σ_nn = n·σ n on the anode gives the local pressure ΔP = −σ_nn (compression positive) of
-the Butler–Volmer pressure factor (physics.md §2).  This module is the mechanics building
-block of issue 6: it is verified against the Kirsch solution (tests/test_mechanics.py); the
-coupling to the kinetics and cited elastic constants are not in it yet.
+the Butler–Volmer pressure factor (physics.md §2; fem.interface_pressure, fem.electromechanics).
+Verified against the Kirsch solution and Hooke's law (tests/test_mechanics.py).
+
+The cell's mechanical boundary conditions (:func:`mechanical_facet_tags`): the flat part of
+the SE/anode interface rests on the anode (a roller, u_n = 0, the reaction is the contact
+pressure); the walls of each metal-filled defect carry the pressure of the metal in it; the
+counter side carries the stack pressure; sides are symmetry planes (rollers); pore walls are
+free.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import dolfinx.fem.petsc
 import numpy as np
 import ufl
 from mpi4py import MPI
+from petsc4py import PETSc
+
+from meshes import tags
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,47 @@ class ElasticConstants:
         """(λ, μ) [Pa]."""
         e, nu = self.youngs_modulus, self.poisson_ratio
         return e * nu / ((1 + nu) * (1 - 2 * nu)), e / (2 * (1 + nu))
+
+
+#: facet tags of the mechanics: the flat anode (support) and the walls of protrusion i
+ANODE_SUPPORT = 101
+SIDE_NORMAL_BASE = 110  #: + k: a side whose normal is the axis k
+DEFECT_WALL_BASE = 200
+
+
+def mechanical_facet_tags(
+    mesh: dolfinx.mesh.Mesh, facet_tags: dolfinx.mesh.MeshTags, protrusion_centres: list[np.ndarray]
+) -> dolfinx.mesh.MeshTags:
+    """Copy of ``facet_tags`` with the anode split: facets lying in the interface plane
+    (coordinate d−1 = 0) become :data:`ANODE_SUPPORT`; the others belong to the wall of the
+    nearest protrusion i (centres on the plane) and become DEFECT_WALL_BASE + i.  Sides
+    become SIDE_NORMAL_BASE + k by the axis k of their normal."""
+    fdim = mesh.topology.dim - 1
+    up = mesh.topology.dim - 1
+    anode = facet_tags.find(tags.ANODE)
+    mid = dolfinx.mesh.compute_midpoints(mesh, fdim, anode)
+    extent = mesh.comm.allreduce(float(np.ptp(mesh.geometry.x[:, 0])) if mesh.geometry.x.size else 0.0, op=MPI.MAX)
+    on_plane = np.abs(mid[:, up]) < 1e-9 * extent
+    values = np.full(len(anode), ANODE_SUPPORT, dtype=np.int32)
+    walls = ~on_plane
+    if np.any(walls):
+        if not protrusion_centres:
+            raise ValueError("the anode has facets off the interface plane but the window has no protrusion; "
+                             "the mechanics supports flat anodes with metal-filled protrusions and pores")  # fmt: skip
+        centres = np.asarray(protrusion_centres, dtype=float)[:, : mesh.geometry.dim]
+        d = np.linalg.norm(mid[walls, None, :up] - centres[None, :, :up], axis=2)
+        values[walls] = DEFECT_WALL_BASE + np.argmin(d, axis=1)
+    sides = facet_tags.find(tags.SIDE)
+    mid_s = dolfinx.mesh.compute_midpoints(mesh, fdim, sides)
+    half = [mesh.comm.allreduce(float(np.max(np.abs(mesh.geometry.x[:, k]), initial=0.0)), op=MPI.MAX)
+            for k in range(up)]  # fmt: skip
+    axis = np.argmin([np.abs(np.abs(mid_s[:, k]) - half[k]) for k in range(up)], axis=0) if up else []
+    side_values = (SIDE_NORMAL_BASE + np.asarray(axis)).astype(np.int32)
+    keep = (facet_tags.values != tags.ANODE) & (facet_tags.values != tags.SIDE)
+    indices = np.concatenate([facet_tags.indices[keep], anode, sides])
+    allvalues = np.concatenate([facet_tags.values[keep], values, side_values])
+    order = np.argsort(indices)
+    return dolfinx.mesh.meshtags(mesh, fdim, indices[order].astype(np.int32), allvalues[order])
 
 
 def strain(u):
@@ -66,13 +115,25 @@ def solve_elasticity(
     ``pinned``: (component, point) pairs fixing one displacement component at the node
     nearest the point, to remove a rigid translation the other conditions leave free (it
     does not change the stress).  Solved directly (MUMPS)."""
+    return solve_elasticity_loads(V, facet_tags, constants, [tractions], rollers, pinned)[0]
+
+
+def solve_elasticity_loads(
+    V: dolfinx.fem.FunctionSpace,
+    facet_tags: dolfinx.mesh.MeshTags,
+    constants: ElasticConstants,
+    loads: list[dict[int, ufl.core.expr.Expr]],
+    rollers: dict[int, int],
+    pinned: list[tuple[int, np.ndarray]] = (),
+) -> list[dolfinx.fem.Function]:
+    """One displacement per traction set of ``loads`` (same conditions as
+    :func:`solve_elasticity`), with one LU factorisation for all of them."""
     mesh = V.mesh
     fdim = mesh.topology.dim - 1
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
-    a = ufl.inner(stress(u, constants), strain(v)) * ufl.dx
+    a = dolfinx.fem.form(ufl.inner(stress(u, constants), strain(v)) * ufl.dx)
     zero = dolfinx.fem.Constant(mesh, np.zeros(mesh.geometry.dim))  # no body force
-    L = sum((ufl.inner(t, v) * ds(tag) for tag, t in tractions.items()), ufl.inner(zero, v) * ufl.dx)
     bcs = []
     for tag, comp in rollers.items():
         Vc, _ = V.sub(comp).collapse()
@@ -80,14 +141,48 @@ def solve_elasticity(
         bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(Vc), dofs, V.sub(comp)))
     for comp, point in pinned:
         bcs.append(_pin_nearest(V, comp, np.asarray(point, dtype=float)))
-    uh = dolfinx.fem.Function(V, name="displacement")
-    problem = dolfinx.fem.petsc.LinearProblem(
-        a, L, u=uh, bcs=bcs, petsc_options_prefix="dfem_elasticity_",
-        petsc_options={"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
-                       "ksp_error_if_not_converged": True},
-    )  # fmt: skip
-    problem.solve()
-    return uh
+    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)
+    A.assemble()
+    ksp = PETSc.KSP().create(mesh.comm)
+    ksp.setOperators(A)
+    ksp.setType("preonly")
+    ksp.getPC().setType("lu")
+    ksp.getPC().setFactorSolverType("mumps")
+    ksp.setErrorIfNotConverged(True)
+    out = []
+    for tractions in loads:
+        L = dolfinx.fem.form(sum((ufl.inner(t, v) * ds(tag) for tag, t in tractions.items()),
+                                 ufl.inner(zero, v) * ufl.dx))  # fmt: skip
+        b = dolfinx.fem.petsc.assemble_vector(L)
+        dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[bcs])
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(b, bcs)
+        uh = dolfinx.fem.Function(V, name="displacement")
+        ksp.solve(b, uh.x.petsc_vec)
+        uh.x.scatter_forward()
+        b.destroy()
+        out.append(uh)
+    ksp.destroy()
+    A.destroy()
+    return out
+
+
+def max_principal_stress(u, constants: ElasticConstants):
+    """Largest principal stress σ₁ [Pa] (tension positive) as a UFL expression.  In 2D
+    (plane strain) the larger of the in-plane σ₁ and σ_zz = ν (σ_xx + σ_yy); in 3D from the
+    invariants (trigonometric form)."""
+    s = stress(u, constants)
+    if len(u) == 2:
+        centre = (s[0, 0] + s[1, 1]) / 2
+        radius = ufl.sqrt(((s[0, 0] - s[1, 1]) / 2) ** 2 + s[0, 1] ** 2)
+        szz = constants.poisson_ratio * (s[0, 0] + s[1, 1])
+        return ufl.max_value(centre + radius, szz)
+    mean = ufl.tr(s) / 3
+    dev = s - mean * ufl.Identity(3)
+    j2 = ufl.inner(dev, dev) / 2 + 1e-30  # a hydrostatic state has J2 = 0: keep acos finite
+    r = ufl.det(dev) / 2 * (3 / j2) ** 1.5
+    theta = ufl.acos(ufl.max_value(ufl.min_value(r, 1.0), -1.0)) / 3
+    return mean + 2 * ufl.sqrt(j2 / 3) * ufl.cos(theta)
 
 
 def _pin_nearest(V: dolfinx.fem.FunctionSpace, comp: int, point: np.ndarray) -> dolfinx.fem.DirichletBC:

@@ -21,7 +21,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from fem.app.units import to_si
 from fem.conduction import CounterCondition
 from fem.kinetics import Kinetics
-from fem.materials import MaterialError, get_electrolyte, get_interlayer
+from fem.electromechanics import MechanicalLoad
+from fem.materials import MaterialError, get_electrolyte, get_interlayer, get_mechanical
 from fem.solver import SolverOptions
 from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
 
@@ -42,6 +43,9 @@ Temperature = Annotated[float, _quantity("K", "298.15 K"), Field(gt=0)]
 Pressure = Annotated[float, _quantity("Pa", "20 MPa"), Field(ge=0)]
 Voltage = Annotated[float, _quantity("V", "20 mV")]
 Angle = Annotated[float, _quantity("rad", "15 deg"), Field(gt=0, lt=math.pi / 2)]
+Modulus = Annotated[float, _quantity("Pa", "20 GPa"), Field(gt=0)]
+Toughness = Annotated[float, _quantity("Pa*m^0.5", "0.2 MPa*m^0.5"), Field(gt=0)]
+Duration = Annotated[float, _quantity("s", "60 s"), Field(ge=0)]
 TransferCoefficient = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -185,6 +189,9 @@ class ElectrolyteInput(Strict):
     conductivity: Conductivity | None = None
     interlayer: str | None = None  #: an interlayer material of the library
     interlayer_conductivity: Conductivity | None = None
+    youngs_modulus: Modulus | None = None  #: overrides the library (with [mechanics])
+    poisson_ratio: Annotated[float, Field(gt=-1, lt=0.5)] | None = None
+    fracture_toughness: Toughness | None = None
 
     @model_validator(mode="after")
     def _source(self):
@@ -205,6 +212,29 @@ class ElectrolyteInput(Strict):
     @property
     def label(self) -> str:
         return self.name or get_electrolyte(self.material).name
+
+
+class MechanicsInput(Strict):
+    """Stress-coupled kinetics (fem.electromechanics): the stack pressure on the cell and the
+    extra pressure of the metal confined in each protrusion, fixed or built by plating."""
+
+    stack_pressure: Pressure = 0.0
+    deposit_pressure: Pressure = 0.0
+    deposit_time: Duration = 0.0
+    metal: str = "Na"
+    rtol: Annotated[float, Field(gt=0, lt=1e-2)] = 1e-8
+    max_iterations: Annotated[int, Field(gt=0, le=200)] = 50
+
+    @model_validator(mode="after")
+    def _one_deposit_model(self):
+        if self.deposit_pressure > 0 and self.deposit_time > 0:
+            raise ValueError("give deposit_pressure (fixed) or deposit_time (the pressure follows from "
+                             "the plating), not both")  # fmt: skip
+        try:
+            get_mechanical(self.metal)
+        except MaterialError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class SolverInput(Strict):
@@ -228,6 +258,7 @@ class Case(Strict):
     solver: SolverInput = SolverInput()
     output: OutputInput = OutputInput()
     interlayer: InterlayerInput | None = None
+    mechanics: MechanicsInput | None = None
 
     @field_validator("electrolytes")
     @classmethod
@@ -246,6 +277,35 @@ class Case(Strict):
                 f"electrolytes {', '.join(users)} name an interlayer but the case has no [interlayer] "
                 "table; add one with its thickness, e.g. [interlayer] thickness = '1 um'"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _mechanics_consistent(self):
+        if self.mechanics is None:
+            given = [e.label for e in self.electrolytes
+                     if (e.youngs_modulus, e.poisson_ratio, e.fracture_toughness) != (None, None, None)]  # fmt: skip
+            if given:
+                raise ValueError(f"electrolytes {', '.join(given)} give elastic constants but the case has "
+                                 "no [mechanics] table; add one, e.g. [mechanics] stack_pressure = '20 MPa'")  # fmt: skip
+            return self
+        if self.kinetics.pressure > 0:
+            raise ValueError("with [mechanics] the pressure comes from the stress: set kinetics.pressure to "
+                             "'0 MPa' and give the stack pressure as mechanics.stack_pressure")  # fmt: skip
+        if self.interlayer is not None and self.interlayer.representation == "resistance":
+            raise ValueError("[mechanics] with interlayer.representation = 'resistance' is not supported; "
+                             "use representation = 'meshed'")  # fmt: skip
+        if self.geometry.roughness is not None:
+            raise ValueError("[mechanics] needs a flat anode for the SE to rest on; a rough interface "
+                             "(geometry.roughness) is not supported with it")  # fmt: skip
+        for e in self.electrolytes:
+            if e.youngs_modulus is None or e.poisson_ratio is None:
+                try:
+                    get_mechanical(e.material or "")
+                except MaterialError:
+                    raise ValueError(
+                        f"electrolyte {e.label}: the library has no elastic constants for it; give "
+                        "youngs_modulus (e.g. '20 GPa') and poisson_ratio (e.g. 0.3)"
+                    ) from None
         return self
 
     # --- conversion to the domain objects -----------------------------------------
@@ -302,6 +362,34 @@ class Case(Strict):
             out[e.label] = {"material": name, "conductivity": sigma, "thickness": t,
                             "representation": self.interlayer.representation,
                             "area_resistance": t / sigma, "source": source}  # fmt: skip
+        return out
+
+    def mechanical_load(self) -> MechanicalLoad | None:
+        m = self.mechanics
+        if m is None:
+            return None
+        return MechanicalLoad(m.stack_pressure, m.deposit_pressure, m.deposit_time,
+                              get_mechanical(m.metal).bulk_modulus, m.rtol, m.max_iterations)  # fmt: skip
+
+    def elastic_properties(self) -> dict[str, dict]:
+        """Electrolyte label → E [Pa], ν, K_Ic [Pa √m] (or None) and their source."""
+        out = {}
+        for e in self.electrolytes:
+            lib = None
+            if e.youngs_modulus is None or e.poisson_ratio is None or e.fracture_toughness is None:
+                try:
+                    lib = get_mechanical(e.material or "")
+                except MaterialError:
+                    lib = None
+            given = [k for k in ("youngs_modulus", "poisson_ratio", "fracture_toughness") if getattr(e, k) is not None]
+            out[e.label] = {
+                "youngs_modulus": e.youngs_modulus if e.youngs_modulus is not None else lib.youngs_modulus,
+                "poisson_ratio": e.poisson_ratio if e.poisson_ratio is not None else lib.poisson_ratio,
+                "fracture_toughness": e.fracture_toughness if e.fracture_toughness is not None
+                else (lib.fracture_toughness if lib else None),
+                "source": "; ".join(filter(None, [f"given in the case file: {', '.join(given)}" if given else "",
+                                                  lib.source if lib else ""])),
+            }  # fmt: skip
         return out
 
     def conductivities(self) -> dict[str, tuple[float, str]]:

@@ -23,6 +23,8 @@ from fem.app.case import Case
 from fem.app.faults import fault
 from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from fem.conduction import conductivity_field, interface_problem
+from fem.electromechanics import interface_mechanics, solve_coupled, stress_report
+from fem.mechanics import ElasticConstants
 from fem.interface import interface_metrics, interface_trace, plating_profile
 from fem.kinetics import charge_transfer_resistance, wagner_length
 from fem.floor import poisson_floor
@@ -42,6 +44,11 @@ UNITS = {
     "wagner_number": "1", "effective_wagner_length": "m", "effective_wagner_number": "1",
     "area_resistance": "ohm m^2", "thickness": "m", "charge_transfer_resistance": "ohm m^2", "defect_size": "m",
     "wall_time": "s",
+    "stack_pressure": "Pa", "deposit_pressure": "Pa", "deposit_time": "s", "metal_pressure": "Pa",
+    "youngs_modulus": "Pa", "fracture_toughness": "Pa m^0.5", "stress_intensity": "Pa m^0.5",
+    "peak_principal_stress": "Pa", "interface_pressure_at_tip": "Pa", "interface_pressure_at_rim": "Pa",
+    "contact_pressure_min": "Pa", "contact_pressure_max": "Pa", "lateral_stress_of_stack": "Pa",
+    "critical_deposit_pressure": "Pa", "volume": "m^d (per m of depth in 2D)", "size": "m",
 }  # fmt: skip
 
 
@@ -117,6 +124,8 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     options = case.solver_options()
     conductivities = case.conductivities()
     interlayers = case.interlayers()
+    load = case.mechanical_load()
+    elastic = case.elastic_properties() if load is not None else {}
     degree = case.mesh.element_degree
 
     with ResultDirectory(out, comm, key, fresh=force) as rd:
@@ -145,13 +154,16 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
 
         results: dict[str, dict] = {}
         profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        pressure_profiles: dict[str, np.ndarray] = {}  #: ΔP [Pa] along the trace, with [mechanics]
         gathered: dict[str, fem_fields.GatheredField | None] = {}
         r_ct = charge_transfer_resistance(kinetics)
         a = window.characteristic_size()
         for name, (sigma_value, source) in conductivities.items():
             if name in rd.finished and comm.bcast((resume_dir / f"{name}.npz").exists(), root=0):
                 say(f"{name}: finished in an earlier run, reusing it")
-                results[name], profiles[name], gathered[name] = _restore(rd, resume_dir, name, comm)
+                results[name], profiles[name], gathered[name], dp = _restore(rd, resume_dir, name, comm)
+                if dp is not None:
+                    pressure_profiles[name] = dp
                 continue
             say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
             with timer("setup"):
@@ -162,9 +174,37 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 if fault(f"solve:{name}", comm.rank) == "nan":
                     sigma.x.array[:] = np.nan
                 film = layer["area_resistance"] if layer and layer["representation"] == "resistance" else 0.0
-                problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film)
-            with timer("solve"):
-                report = solve_interface(problem, options)
+                pressure = None if load is None else dolfinx.fem.Function(V, name="interface_pressure")
+                problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film,
+                                            pressure=pressure)  # fmt: skip
+            mech_record = mechanics = None
+            if load is None:
+                with timer("solve"):
+                    report = solve_interface(problem, options)
+            else:
+                props = elastic[name]
+                with timer("mechanics"):
+                    protrusions = [(np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)
+                                   for d in window.defects if d.kind == "protrusion"]  # fmt: skip
+                    mechanics = interface_mechanics(mesh, mesh_data.facet_tags,
+                                                    ElasticConstants(props["youngs_modulus"], props["poisson_ratio"]),
+                                                    protrusions, degree)  # fmt: skip
+                with timer("solve"):
+                    coupled = solve_coupled(problem, mechanics, load, options)
+                report = coupled.newton[-1]
+                with timer("mechanics"):
+                    stresses, principal = stress_report(mechanics, load, coupled.deposit_pressures[-1],
+                                                        props["fracture_toughness"], window.defects)  # fmt: skip
+                mech_record = {
+                    "elastic_constants": props,
+                    "load": {"stack_pressure": load.stack_pressure, "deposit_pressure": load.deposit_pressure,
+                             "deposit_time": load.deposit_time, "metal_bulk_modulus": load.metal_bulk_modulus},
+                    "coupling": {"passes": coupled.passes, "converged": coupled.converged,
+                                 "deposit_pressures": coupled.deposit_pressures, "changes": coupled.changes,
+                                 "rtol": load.rtol,
+                                 "newton_iterations": [r.newton_iterations for r in coupled.newton]},
+                    **stresses,
+                }  # fmt: skip
             floor = None
             if time_floor:
                 with timer("poisson_floor"):
@@ -175,12 +215,21 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 metrics = interface_metrics(problem, window.feature_points())
                 _check_finite(name, metrics)
                 phi1 = fem_fields.interpolant(problem.phi, V1)
-                profiles[name] = plating_profile(trace, phi1, kinetics, problem.overpotential_values)
+                p1 = None if mechanics is None else mechanics.pressure
+                profiles[name] = plating_profile(trace, phi1, kinetics, problem.overpotential_values, p1)
+                if p1 is not None:
+                    pressure_profiles[name] = trace.values(p1)
                 i_vec, i_mag = fem_fields.current_density(problem)
             if case.output.fields:
                 with timer("output"):
                     phi_out = fem_fields.interpolant(problem.phi, V_out)
-                    fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag])
+                    extra = []
+                    if mechanics is not None:
+                        u_out = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree, (mesh.geometry.dim,))),
+                                                     name="displacement")  # fmt: skip
+                        u_out.interpolate(mechanics.displacement)
+                        extra = [u_out, fem_fields.interpolant(mechanics.pressure, V_out), principal]
+                    fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag, *extra])
             gathered[name] = None
             if case.output.figures or case.output.fields:
                 with timer("gather"):
@@ -191,6 +240,8 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 with timer("output"):
                     fem_fields.write_vtu(rd.path(f"fields_{name}.vtu"), gathered[name])
             results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report, floor, layer)
+            if mech_record is not None:
+                results[name]["mechanics"] = mech_record
             if comm.rank == 0:
                 g = gathered[name]
                 plot = {} if g is None else {
@@ -198,6 +249,8 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                     "current_density": g.cellwise["current_density"],
                     "current_density_magnitude": g.cellwise["current_density_magnitude"],
                 }  # fmt: skip
+                if name in pressure_profiles:
+                    plot["pressure"] = pressure_profiles[name]
                 np.savez(resume_dir / f"{name}.npz", i_dep=profiles[name][0], eta=profiles[name][1], **plot)
             rd.mark_finished(name, results[name])
             say(f"  {report.newton_iterations} Newton steps, max/mean {metrics['max_over_mean']:.4f}, "
@@ -208,7 +261,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         fault("output", comm.rank)
         if comm.rank == 0:
             with timer("output"):
-                _write_profile(rd.path("interface_profile.csv"), trace, profiles, window.dim)
+                _write_profile(rd.path("interface_profile.csv"), trace, profiles, window.dim, pressure_profiles)
             if case.output.figures:
                 with timer("figures"):
                     provenance = {"Description": f"dendrite-fem {fem.__version__}, case sha256 {case_hash}"}
@@ -256,6 +309,7 @@ def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
     """An electrolyte finished by an earlier run: its record, profile and plot data."""
     stored = np.load(resume_dir / f"{name}.npz") if comm.rank == 0 else None
     profile = comm.bcast(None if stored is None else (stored["i_dep"], stored["eta"]), root=0)
+    pressure = comm.bcast(None if stored is None or "pressure" not in stored else stored["pressure"], root=0)
     gathered = None
     if stored is not None and "points" in stored:
         gathered = fem_fields.GatheredField(
@@ -263,7 +317,7 @@ def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
             {"current_density": stored["current_density"],
              "current_density_magnitude": stored["current_density_magnitude"]},
         )  # fmt: skip
-    return rd.finished[name], profile, gathered
+    return rd.finished[name], profile, gathered, pressure
 
 
 def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float, metrics: dict, report,
@@ -308,16 +362,19 @@ def _check_finite(name: str, metrics: dict) -> None:
         )
 
 
-def _write_profile(path: Path, trace, profiles: dict, dim: int) -> None:
+def _write_profile(path: Path, trace, profiles: dict, dim: int, pressures: dict | None = None) -> None:
+    pressures = pressures or {}
     coords = ["x_m", "y_m"] if dim == 2 else ["x_m", "y_m", "z_m"]
     header = ["s_m", *coords, "boundary"]
     for name in profiles:
-        header += [f"i_dep_{name}_A_per_m2", f"eta_{name}_V"]
+        header += [f"i_dep_{name}_A_per_m2", f"eta_{name}_V"] + ([f"dP_{name}_Pa"] if name in pressures else [])
     rows = []
     for k in range(len(trace.points)):
         row = [f"{trace.arc_length[k]:.9e}", *(f"{c:.9e}" for c in trace.points[k, :dim]),
                "anode" if trace.on_anode[k] else "pore"]  # fmt: skip
-        for i_dep, eta in profiles.values():
+        for name, (i_dep, eta) in profiles.items():
             row += [f"{i_dep[k]:.9e}", "" if np.isnan(eta[k]) else f"{eta[k]:.9e}"]
+            if name in pressures:
+                row.append(f"{pressures[name][k]:.9e}" if trace.on_anode[k] else "")
         rows.append(row)
     write_csv(path, header, rows)
