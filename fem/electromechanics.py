@@ -9,7 +9,8 @@ Mechanics (fem.mechanics, linear, so by superposition)
 u_s: unit stack pressure on the counter side and on every defect wall (the soft metal in a
 defect transmits the stack pressure); u_i: unit extra pressure on the walls of protrusion i.
 The flat interface rests on the anode (roller), so its ΔP is the contact pressure the SE
-computes; on a wall ΔP is the metal's pressure P_s + p_i.
+computes; on a wall ΔP is the metal's pressure P_s + p_i (prescribed, exact).  The
+displacement is at least quadratic whatever the potential's degree.
 
 Confined deposition (``deposit_time`` t > 0): the metal plated into defect i during t,
 
@@ -120,7 +121,8 @@ def interface_mechanics(
     dim = mesh.topology.dim
     up = dim - 1
     mech_tags = mechanical_facet_tags(mesh, facet_tags, [c for c, _ in protrusions])
-    V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (mesh.geometry.dim,)))
+    # stresses (the contact pressure) need at least quadratic displacements
+    V = dolfinx.fem.functionspace(mesh, ("Lagrange", max(degree, 2), (mesh.geometry.dim,)))
     V1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
     n = ufl.FacetNormal(mesh)
     walls = [DEFECT_WALL_BASE + i for i in range(len(protrusions))]
@@ -129,7 +131,10 @@ def interface_mechanics(
     loads = [stack_load] + [{w: -one * n} for w in walls]
     rollers = {ANODE_SUPPORT: up} | {SIDE_NORMAL_BASE + k: k for k in range(up)}
     solutions = solve_elasticity_loads(V, mech_tags, constants, loads, rollers)
-    pressures = [boundary_average(normal_traction_pressure(u, constants), V1, facet_tags) for u in solutions]
+    # ΔP: the computed contact pressure on the support, the prescribed metal pressure on walls
+    wall_loads = [{w: 1.0 for w in walls}] + [{w: float(w == wall) for w in walls} for wall in walls]
+    pressures = [boundary_average({ANODE_SUPPORT: normal_traction_pressure(u, constants)} | on_walls, V1, mech_tags)
+                 for u, on_walls in zip(solutions, wall_loads, strict=True)]  # fmt: skip
 
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=mech_tags)
     x = ufl.SpatialCoordinate(mesh)

@@ -2,8 +2,10 @@
 
     ΔP = −n·σ(u) n    on Γa        (compression positive; n points out of the SE into the metal)
 
-σ(u) is the stress of the SE (fem.mechanics).  The kinetics use ΔP as a P1 function on
-the mesh, from the lumped (row-sum) boundary projection
+σ(u) is the stress of the SE (fem.mechanics).  Where the traction is prescribed (the walls of
+a metal-filled defect, loaded by the metal's pressure p) −n·σ n = p exactly and that value is
+used; on the flat support it is the contact pressure the elasticity computes.  The kinetics
+use ΔP as a P1 function on the mesh, from the lumped (row-sum) boundary projection
 
     ΔP_i = ∫_Γa (−n·σ n) ψ_i ds / ∫_Γa ψ_i ds          (ψ_i the P1 hat function of vertex i)
 
@@ -22,7 +24,6 @@ import ufl
 from petsc4py import PETSc
 
 from fem.mechanics import ElasticConstants, stress
-from meshes import tags
 
 
 def normal_traction_pressure(u: dolfinx.fem.Function, constants: ElasticConstants):
@@ -31,15 +32,17 @@ def normal_traction_pressure(u: dolfinx.fem.Function, constants: ElasticConstant
     return -ufl.dot(n, ufl.dot(stress(u, constants), n))
 
 
-def boundary_average(expr, V1: dolfinx.fem.FunctionSpace, facet_tags: dolfinx.mesh.MeshTags,
-                     tag: int = tags.ANODE, name: str = "interface_pressure") -> dolfinx.fem.Function:  # fmt: skip
-    """P1 function with the lumped boundary projection of ``expr`` on the facets ``tag`` at
-    their vertices, 0 elsewhere (collective)."""
+def boundary_average(pieces: dict[int, object], V1: dolfinx.fem.FunctionSpace, facet_tags: dolfinx.mesh.MeshTags,
+                     name: str = "interface_pressure") -> dolfinx.fem.Function:  # fmt: skip
+    """P1 function with the lumped boundary projection of a boundary field given piecewise,
+    facet tag → its expression there (UFL or a number), at the vertices of those facets, 0
+    elsewhere (collective):  Σ_tag ∫ expr_tag ψ_i ds(tag) / Σ_tag ∫ ψ_i ds(tag)."""
     mesh = V1.mesh
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags, metadata={"quadrature_degree": 4})
     psi = ufl.TestFunction(V1)
-    num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(expr * psi * ds(tag)))
-    den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(psi * ds(tag)))
+    one = dolfinx.fem.Constant(mesh, 1.0)
+    num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sum(expr * one * psi * ds(tag) for tag, expr in pieces.items())))
+    den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sum(one * psi * ds(tag) for tag in pieces)))
     out = dolfinx.fem.Function(V1, name=name)
     for vec in (num, den):
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)

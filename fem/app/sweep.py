@@ -179,6 +179,17 @@ def collect(out: Path, runs: list[Run], status: dict[str, str]) -> list[dict]:
         for name, r in summary["electrolytes"].items():
             m = r["metrics"]
             feature = m["features"][0] if m["features"] else {}
+            mech = r.get("mechanics")
+            mech_cols = {}
+            if mech is not None:
+                d = mech["defects"][0] if mech["defects"] else {}
+                mech_cols = {
+                    "stack_pressure_Pa": mech["load"]["stack_pressure"], "deposit_pressure_Pa": d.get("deposit_pressure"),
+                    "interface_pressure_at_feature_Pa": d.get("interface_pressure_at_tip", d.get("interface_pressure_at_rim")),
+                    "peak_principal_stress_Pa": d.get("peak_principal_stress"),
+                    "stress_intensity_over_toughness": d.get("stress_intensity_over_toughness"),
+                    "coupling_passes": mech["coupling"]["passes"],
+                }  # fmt: skip
             rows.append({
                 **base, "status": status.get(run.name, "ok"), "electrolyte": name,
                 "conductivity_S_per_m": r["conductivity"], "wagner_length_m": r["wagner_length"],
@@ -188,6 +199,7 @@ def collect(out: Path, runs: list[Run], status: dict[str, str]) -> list[dict]:
                 "feature": feature.get("name"), "feature_over_mean": feature.get("ratio_to_mean"),
                 "feature_over_applied": feature.get("ratio_to_applied"),
                 "newton_iterations": r["solver"]["newton_iterations"], "dofs": summary["run"]["dofs"],
+                **mech_cols,
             })  # fmt: skip
     header: list[str] = []
     for row in rows:
