@@ -36,8 +36,11 @@ def _owned(entities: np.ndarray, imap) -> np.ndarray:
     return entities[entities < imap.size_local]
 
 
-def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str, np.ndarray]]) -> dict:
-    """Homogeneity and cell-level numbers of a solved problem (SI units)."""
+def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str, np.ndarray]],
+                      interphase_current: float | None = None) -> dict:  # fmt: skip
+    """Homogeneity and cell-level numbers of a solved problem (SI units).  With a
+    mixed-conducting interphase, ``interphase_current`` is the current plated inside it
+    (fem.mixed_conduction): the charge balance counts it, and its share is reported."""
     phi = problem.phi
     V = phi.function_space
     mesh = V.mesh
@@ -90,14 +93,18 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
         )  # fmt: skip
 
     applied = problem.counter.value * area_c if problem.counter.mode == "galvanostatic" else counter_current
+    inside = interphase_current or 0.0
+    extra = {} if interphase_current is None else {
+        "interphase_plating_current": inside, "share_plated_in_interphase": inside / (total + inside)}  # fmt: skip
     return {
+        **extra,
         "anode_area": area_a,
         "counter_area": area_c,
         "pore_area": area_p,
         "total_plating_current": total,
         "counter_current": counter_current,
         "applied_current": applied,
-        "charge_balance_error": abs(total - applied) / abs(applied),
+        "charge_balance_error": abs(total + inside - applied) / abs(applied),
         "mean_plating_current_density": mean,
         "max_over_mean": i_max / mean,
         "min_over_mean": i_min / mean,

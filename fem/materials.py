@@ -161,7 +161,9 @@ def get_electrolyte(name: str) -> Electrolyte:
 @dataclass(frozen=True)
 class Interlayer:
     """A layer that the electrolyte forms against Na: ionic conductivity σ [S/m]
-    and the thickness it is usually given [m] (its area resistance is t / σ)."""
+    and the thickness it is usually given [m] (its area resistance is t / σ).  A
+    mixed-conducting interphase also has an electronic conductivity σ_e [S/m] and a reacting
+    area per volume a_v [1/m] (fem.mixed_conduction); 0 for an ionic-only layer."""
 
     name: str
     composition: str
@@ -169,6 +171,8 @@ class Interlayer:
     typical_thickness: float
     source: str
     notes: tuple[str, ...] = field(default=())
+    electronic_conductivity: float = 0.0
+    specific_area: float = 0.0
 
     def area_resistance(self, thickness: float | None = None) -> float:
         """R_f = t / σ [Ω m²]."""
@@ -198,7 +202,19 @@ INTERLAYERS: dict[str, Interlayer] = {
             1e-6,
             "phases: seed 003 (MCI from NPS decomposition, refs 15, 16, 51 there); "
             "sigma = 0.05 mS/cm and t = 1 um ASSUMED",
-            notes=("its electronic conductivity (the MCI) is not modelled yet: ionic only",),
+            notes=("ionic part only; NPS-MCI is the same phase with its electronic conductivity",),
+        ),
+        Interlayer(
+            "NPS-MCI",
+            "Na2S + Na3P mixed-conducting interphase from Na3PS4 against Na, with electronic conduction",
+            0.05 * MS_PER_CM,
+            1e-6,
+            "phases and mixed conduction: seed 003 (refs 15, 16, 51 there); sigma = 0.05 mS/cm, "
+            "sigma_e = 0.01 mS/cm, a_v = 1/um and t = 1 um ASSUMED (Na3P conducts electrons, Na2S "
+            "does not: the mixture's sigma_e is taken below its ionic sigma; a_v of a sub-um grained mixture)",
+            notes=("plating happens partly inside the layer (fem.mixed_conduction)",),
+            electronic_conductivity=0.01 * MS_PER_CM,
+            specific_area=1e6,
         ),
     )
 }

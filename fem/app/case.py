@@ -189,6 +189,8 @@ class ElectrolyteInput(Strict):
     conductivity: Conductivity | None = None
     interlayer: str | None = None  #: an interlayer material of the library
     interlayer_conductivity: Conductivity | None = None
+    interlayer_electronic_conductivity: Annotated[float, _quantity("S/m", "0.01 mS/cm"), Field(ge=0)] | None = None
+    interlayer_specific_area: Annotated[float, _quantity("1/m", "1 /um"), Field(gt=0)] | None = None
     youngs_modulus: Modulus | None = None  #: overrides the library (with [mechanics])
     poisson_ratio: Annotated[float, Field(gt=-1, lt=0.5)] | None = None
     fracture_toughness: Toughness | None = None
@@ -280,6 +282,31 @@ class Case(Strict):
         return self
 
     @model_validator(mode="after")
+    def _mixed_conducting_interphase(self):
+        mixed = []
+        for e in self.electrolytes:
+            lib = get_interlayer(e.interlayer) if e.interlayer else None
+            sigma_e = e.interlayer_electronic_conductivity if e.interlayer_electronic_conductivity is not None \
+                else (lib.electronic_conductivity if lib else 0.0)  # fmt: skip
+            a_v = e.interlayer_specific_area if e.interlayer_specific_area is not None else (lib.specific_area if lib else 0.0)
+            if (e.interlayer_electronic_conductivity is not None or e.interlayer_specific_area is not None) \
+                    and not (e.interlayer or e.interlayer_conductivity):  # fmt: skip
+                raise ValueError(f"electrolyte {e.label}: interlayer_electronic_conductivity/specific_area need "
+                                 "an interlayer (interlayer or interlayer_conductivity)")  # fmt: skip
+            if sigma_e > 0 and not a_v > 0:
+                raise ValueError(f"electrolyte {e.label}: a mixed-conducting interlayer needs "
+                                 "interlayer_specific_area (e.g. '1 /um')")  # fmt: skip
+            if sigma_e > 0:
+                mixed.append(e.label)
+        if mixed and self.interlayer is not None and self.interlayer.representation != "meshed":
+            raise ValueError(f"electrolytes {', '.join(mixed)} have a mixed-conducting interlayer, which needs "
+                             "interlayer.representation = 'meshed' (plating happens inside its volume)")  # fmt: skip
+        if mixed and self.mechanics is not None:
+            raise ValueError(f"electrolytes {', '.join(mixed)}: a mixed-conducting interlayer together with "
+                             "[mechanics] is not supported")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
     def _mechanics_consistent(self):
         if self.mechanics is None:
             given = [e.label for e in self.electrolytes
@@ -353,15 +380,22 @@ class Case(Strict):
             if self.interlayer is None or not (e.interlayer or e.interlayer_conductivity):
                 out[e.label] = None
                 continue
+            sigma_e, a_v = 0.0, 0.0
             if e.interlayer is not None:
                 lib = get_interlayer(e.interlayer)
                 sigma, source, name = lib.conductivity, lib.source, lib.name
+                sigma_e, a_v = lib.electronic_conductivity, lib.specific_area
             else:
                 sigma, source, name = e.interlayer_conductivity, "given in the case file", "given"
+            if e.interlayer_electronic_conductivity is not None:
+                sigma_e, source = e.interlayer_electronic_conductivity, source + "; sigma_e given in the case file"
+            if e.interlayer_specific_area is not None:
+                a_v, source = e.interlayer_specific_area, source + "; a_v given in the case file"
             t = self.interlayer.thickness
             out[e.label] = {"material": name, "conductivity": sigma, "thickness": t,
                             "representation": self.interlayer.representation,
-                            "area_resistance": t / sigma, "source": source}  # fmt: skip
+                            "area_resistance": t / sigma, "source": source,
+                            "electronic_conductivity": sigma_e, "specific_area": a_v}  # fmt: skip
         return out
 
     def mechanical_load(self) -> MechanicalLoad | None:

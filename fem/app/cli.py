@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
                           f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}")  # fmt: skip
                 print("\ninterlayers (electrolytes.N.interlayer; docs/interlayers.md):")
                 for il in INTERLAYERS.values():
+                    mixed = (f", electronic {il.electronic_conductivity * 10:.3g} mS/cm, a_v = {il.specific_area * 1e-6:g} /um"
+                             if il.electronic_conductivity else "")  # fmt: skip
                     print(f"{il.name:16s} {il.conductivity * 10:6.3g} mS/cm, {il.typical_thickness * 1e6:g} um, "
-                          f"R_f = {il.area_resistance() * 1e4:.3g} ohm cm2: {il.composition}\n{'':16s} source: {il.source}")  # fmt: skip
+                          f"R_f = {il.area_resistance() * 1e4:.3g} ohm cm2{mixed}: {il.composition}\n{'':16s} source: {il.source}")  # fmt: skip
             return 0
         if args.command == "paraview-script":
             if root:

@@ -25,6 +25,10 @@ from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_j
 from fem.conduction import conductivity_field, interface_problem
 from fem.electromechanics import interface_mechanics, solve_coupled, stress_report
 from fem.mechanics import ElasticConstants
+from fem.mixed_conduction import (
+    interphase_plating_current, interphase_plating_field, mixed_interphase_problem, solve_mixed_interphase,
+)  # fmt: skip
+from fem.solver import SolveReport
 from fem.interface import interface_metrics, interface_trace, plating_profile
 from fem.kinetics import charge_transfer_resistance, wagner_length
 from fem.floor import poisson_floor
@@ -177,8 +181,21 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 pressure = None if load is None else dolfinx.fem.Function(V, name="interface_pressure")
                 problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film,
                                             pressure=pressure)  # fmt: skip
-            mech_record = mechanics = None
-            if load is None:
+            mech_record = mechanics = mixed = None
+            inside = None
+            if layer is not None and layer.get("electronic_conductivity", 0.0) > 0:
+                with timer("solve"):
+                    t_mixed = time.perf_counter()
+                    mixed = mixed_interphase_problem(mesh, degree, sigma, layer["electronic_conductivity"],
+                                                     layer["specific_area"], mesh_data.cell_tags,
+                                                     mesh_data.facet_tags, kinetics, counter)  # fmt: skip
+                    steps = solve_mixed_interphase(mixed, options.rtol, options.max_iterations)
+                    # the ionic potential into the single-potential container: metrics, profile, fields
+                    problem.phi.interpolate(mixed.solution.sub(0))
+                    inside = interphase_plating_current(mixed)
+                    report = SolveReport(newton_iterations=steps, linear_solver="MUMPS LU (mixed phi, phi_e)",
+                                         seconds=time.perf_counter() - t_mixed)  # fmt: skip
+            elif load is None:
                 with timer("solve"):
                     report = solve_interface(problem, options)
             else:
@@ -206,13 +223,13 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                     **stresses,
                 }  # fmt: skip
             floor = None
-            if time_floor:
+            if time_floor and mixed is None:  # the floor compares with the single-potential Newton
                 with timer("poisson_floor"):
                     ksp_opts, _ = linear_solver_options(options, ndofs)
                     floor = poisson_floor(V, sigma, mesh_data.facet_tags,
                                           counter.value if counter.mode == "galvanostatic" else 1.0, ksp_opts)  # fmt: skip
             with timer("postprocess"):
-                metrics = interface_metrics(problem, window.feature_points())
+                metrics = interface_metrics(problem, window.feature_points(), inside)
                 _check_finite(name, metrics)
                 phi1 = fem_fields.interpolant(problem.phi, V1)
                 p1 = None if mechanics is None else mechanics.pressure
@@ -224,6 +241,10 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 with timer("output"):
                     phi_out = fem_fields.interpolant(problem.phi, V_out)
                     extra = []
+                    if mixed is not None:
+                        phi_e = dolfinx.fem.Function(V_out, name="electronic_potential")
+                        phi_e.interpolate(mixed.solution.sub(1))
+                        extra = [phi_e, interphase_plating_field(mixed, mesh_data.cell_tags)]
                     if mechanics is not None:
                         u_out = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree, (mesh.geometry.dim,))),
                                                      name="displacement")  # fmt: skip
