@@ -32,7 +32,7 @@ def flat_cell_reference():
         return -K.current(-delta)
 
     def rhs(_xi, Y):  # in ξ = y / t, and Δ, φ_e in mV, currents in units of I: scaled for solve_bvp
-        delta, i1, phi_e = Y[0] * 1e-3, Y[1] * I_APP, Y[2] * 1e-3
+        delta, i1 = Y[0] * 1e-3, Y[1] * I_APP  # φ_e (Y[2]) does not enter the right-hand side
         d = [i1 / SIGMA_I - (I_APP - i1) / SIGMA_E, A_V * i_dep(delta), (I_APP - i1) / SIGMA_E]
         return T * np.vstack([d[0] * 1e3, d[1] / I_APP, d[2] * 1e3])
 
