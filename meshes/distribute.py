@@ -20,6 +20,7 @@ import gmsh
 from mpi4py import MPI
 
 from meshes.builders import MODEL_UNIT, build_model
+from meshes.growing import GrowingInterface, build_growing_model
 from meshes.spec import GeometryError, Window
 
 
@@ -124,7 +125,10 @@ def build_mesh(
                     gmsh.open(str(cached))
                     counts, reused = _group_sizes(), True
                 else:
-                    build_model(window, geometry_order)
+                    if isinstance(window, GrowingInterface):
+                        build_growing_model(window, MODEL_UNIT)
+                    else:
+                        build_model(window, geometry_order)
                     counts = _group_sizes()
                     if cached is not None:
                         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -239,6 +239,17 @@ class MechanicsInput(Strict):
         return self
 
 
+class GrowthInput(Strict):
+    """Sharp-interface growth (``dendrite-fem grow``, fem.growth): when to stop and how big
+    the steps are."""
+
+    target_growth: Length = 10e-6  #: stop when the tip has advanced this far
+    max_time: Annotated[float, _quantity("s", "100 h"), Field(gt=0)] = 100 * 3600.0
+    max_steps: Annotated[int, Field(gt=0, le=100_000)] = 5000
+    step_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5  #: of the marker spacing per step
+    max_time_step: Annotated[float, _quantity("s", "10 min"), Field(gt=0)] = 3600.0
+
+
 class SolverInput(Strict):
     linear_solver: Literal["auto", "direct", "iterative"] = "auto"
     rtol: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-10
@@ -261,6 +272,7 @@ class Case(Strict):
     output: OutputInput = OutputInput()
     interlayer: InterlayerInput | None = None
     mechanics: MechanicsInput | None = None
+    growth: GrowthInput | None = None
 
     @field_validator("electrolytes")
     @classmethod

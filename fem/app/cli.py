@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mesh-cache", metavar="DIR",
                      help="keep the Gmsh mesh in DIR and reuse it in later runs of the same geometry "
                      "(skips the meshing on rank 0; keyed by geometry, sizes, order, Gmsh and builder source)")  # fmt: skip
+    grw = sub.add_parser("grow", help="grow the deposit in time from the case's defect (sharp interface; [growth])")
+    grw.add_argument("case", help="case file (TOML) with a [growth] table")
+    grw.add_argument("--out", help="result directory (default: results/<case name>-growth)")
+    grw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    grw.add_argument("--quiet", action="store_true", help="print only the final lines")
+    grw.add_argument("--force", action="store_true", help="start again from t = 0, ignoring any checkpoint")
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -154,6 +160,20 @@ def main(argv: list[str] | None = None) -> int:
             m = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or case.mesh.element_degree)
             if root:
                 print(f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}")
+            return 0
+        if args.command == "grow":
+            from fem.app.grow import grow_case
+
+            out = Path(args.out or Path("results") / f"{case.case.name}-growth")
+            log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+            summary = grow_case(case, out, args.case, digest, comm, log=log, force=args.force)
+            if root:
+                for name, r in summary["electrolytes"].items():
+                    reached = r["time_to_target_growth"]
+                    print(f"{name}: {r['stop_reason']}, {r['steps']} steps, tip advance {r['tip_advance'] * 1e6:.3f} um"
+                          f" in {r['final_time'] / 3600:.4g} h" + (f"; target reached at {reached / 3600:.4g} h" if reached else "")
+                          + f"; mass balance within {r['max_mass_balance_error']:.1e}")  # fmt: skip
+                print(f"results in {out}/")
             return 0
         from fem.app.runner import run_case
 

@@ -60,7 +60,11 @@ class ResultDirectory:
     ``rd.finished`` maps the names of units of work done by an earlier, interrupted
     run of the same ``key`` to what it recorded; :meth:`mark_finished` adds one."""
 
-    def __init__(self, final: str | Path, comm: MPI.Comm, key: str, fresh: bool = False):
+    def __init__(self, final: str | Path, comm: MPI.Comm, key: str, fresh: bool = False,
+                 keep_partial_on_error: bool = False):  # fmt: skip
+        #: keep the hidden directory after an error even if nothing is finished (its work
+        #: saves its own checkpoints there, as a growth run does)
+        self.keep_partial_on_error = keep_partial_on_error
         self.final = Path(final).resolve()
         self.comm = comm
         self.key = key
@@ -132,7 +136,7 @@ class ResultDirectory:
             if self.comm.rank == 0:
                 self._commit()
             self.comm.Barrier()
-        elif self.comm.rank == 0 and not self.finished:
+        elif self.comm.rank == 0 and not self.finished and not self.keep_partial_on_error:
             # nothing finished that a resume could reuse; otherwise the hidden directory stays
             shutil.rmtree(self.tmp, ignore_errors=True)
 

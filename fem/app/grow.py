@@ -1,0 +1,361 @@
+"""``dendrite-fem grow``: sharp-interface growth of the deposit from a case's initial defect.
+
+For each electrolyte of the case, in turn: mesh the current interface (meshes.growing), solve
+the steady interface problem, move the markers at the Faraday rate (fem.growth), re-space
+them, and checkpoint; stop when the tip has advanced ``growth.target_growth``, at
+``growth.max_time`` or ``max_steps``, or when the deposit reaches the counter side (a short).
+
+Outputs in OUT (written like a run: hidden until finished, resumable after an interruption
+from the last step's checkpoint):
+
+- ``<name>/growth.csv``: per step time, dt, tip position and advance, tip current and
+  velocity, mean front advance, max/mean, metal area, charge passed and the mass-balance error;
+- ``<name>/series.pvd`` + ``<name>/steps/step_NNNN.vtu``: the fields of every step, one
+  ParaView time series (open the .pvd);
+- ``<name>/interfaces.npz``: the marker polylines of every step and their times;
+- ``growth.png``: interface shapes over time, tip advance and tip current against time;
+- ``summary.json``: per electrolyte the stop reason, time to the target growth, steps, the
+  worst mass-balance error, and the case and software like a run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import dolfinx
+import numpy as np
+from mpi4py import MPI
+
+import fem
+from fem import fields as fem_fields
+from fem.app.case import Case, CaseError
+from fem.app.faults import fault
+from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
+from fem.app.runner import software_versions, source_hash
+from fem.conduction import conductivity_field, interface_problem
+from fem.constants import FARADAY, NA_MOLAR_VOLUME
+from fem.growth import advance, faraday_velocity, metal_area, remove_loops, respace, time_step
+from fem.interface import interface_metrics, interface_trace, plating_profile
+from fem.solver import solve_interface
+from meshes import tags
+from meshes.distribute import build_mesh
+from meshes.growing import GRADING, GrowingInterface
+from meshes.spec import Ellipse, GeometryError, MeshSizes, Round
+
+COLUMNS = ["step", "time_s", "dt_s", "tip_x_m", "tip_y_m", "tip_advance_m", "tip_current_A_per_m2",
+           "tip_velocity_m_per_s", "front_advance_m", "max_over_mean", "metal_area_m2", "charge_C_per_m",
+           "mass_balance_error", "respace_area_m2", "markers", "cells", "newton_iterations", "loops_removed"]  # fmt: skip
+
+
+def check_growth_case(case: Case) -> None:
+    """What the growth model supports; a CaseError naming the field otherwise."""
+    g = case.geometry
+    if case.growth is None:
+        raise CaseError("the case has no [growth] table; add one, e.g. [growth] target_growth = '10 um'")
+    if g.dimension != 2:
+        raise CaseError("geometry.dimension: growth runs in 2D")
+    if g.roughness is not None or g.random_defects is not None:
+        raise CaseError("geometry: growth starts from explicit protrusions (no roughness or random_defects)")
+    for i, d in enumerate(g.defects):
+        shape = d.to_defect().shape
+        if d.kind != "protrusion" or not isinstance(shape, (Round, Ellipse)):
+            raise CaseError(f"geometry.defects[{i}]: growth starts from round or elliptical protrusions "
+                            f"(got a {d.kind} of shape {d.shape!r})")  # fmt: skip
+    if case.interlayer is not None and case.interlayer.representation != "resistance":
+        raise CaseError("interlayer.representation: a growing interface carries its interlayer as a thin film; "
+                        "use representation = 'resistance'")  # fmt: skip
+    if case.mechanics is not None:
+        raise CaseError("[mechanics] is not coupled to the growth model")
+    if any(layer and layer.get("electronic_conductivity", 0) > 0 for layer in case.interlayers().values()):
+        raise CaseError("a mixed-conducting interlayer is not supported by the growth model")
+
+
+def marker_spacing(sizes: MeshSizes, tip: np.ndarray):
+    """Target marker spacing [m] at points p: ``near`` at the tip, growing at GRADING up to
+    ``interface`` (the mesh's own sizes there, so the markers are the mesh's edges)."""
+
+    def spacing(p: np.ndarray) -> np.ndarray:
+        d = np.linalg.norm(np.atleast_2d(p) - tip, axis=1)
+        return np.minimum(sizes.interface, sizes.near + GRADING * d)
+
+    return spacing
+
+
+def initial_markers(case: Case, sizes: MeshSizes) -> np.ndarray:
+    """The interface of the case's window as a polyline: flat, with each protrusion's
+    outline (sampled finely by angle, then re-spaced)."""
+    window = case.window()
+    w = window.width
+    pieces = []
+    for d in sorted(window.defects, key=lambda d: d.x):
+        s = d.shape
+        rx, ry = (s.radius, s.radius) if isinstance(s, Round) else (s.half_width, s.height)
+        theta = np.linspace(math.pi, 0.0, 2001)
+        pieces.append(np.column_stack([d.x + rx * np.cos(theta), ry * np.sin(theta)]))
+    xs = [np.array([[-w / 2, 0.0]])]
+    for arc in pieces:
+        xs.append(arc)
+    xs.append(np.array([[w / 2, 0.0]]))
+    dense = np.vstack(xs)
+    # flat stretches between the pieces: fill them at the far spacing before re-spacing
+    tip = dense[int(np.argmax(dense[:, 1]))]
+    spacing = marker_spacing(sizes, tip)
+    markers, _ = respace(dense, spacing)
+    return markers
+
+
+def _tip(points: np.ndarray) -> np.ndarray:
+    return points[int(np.argmax(points[:, 1]))]
+
+
+def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
+              log=print, force: bool = False) -> dict:  # fmt: skip
+    """Grow the deposit for every electrolyte of ``case``; returns the summary."""
+    check_growth_case(case)
+    key = f"grow:{case_hash}:{fem.__version__}:{source_hash()}"
+    say = log if comm.rank == 0 else (lambda *a, **k: None)
+    done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
+    if done is not None:
+        if comm.rank == 0:
+            print(f"{out}: already holds this growth result (same case hash and version); --force recomputes it")
+        return done
+    gp = case.growth
+    window = case.window()
+    window.check()
+    sizes = window.resolved_sizes()
+    kinetics, counter, options = case.kinetics_model(), case.counter(), case.solver_options()
+    if counter.mode != "galvanostatic":
+        raise CaseError("operation.mode: growth runs galvanostatically (the plating current sets the rate)")
+    degree = case.mesh.element_degree
+    layers = case.interlayers()
+    results = {}
+    with ResultDirectory(out, comm, key, fresh=force, keep_partial_on_error=True) as rd:
+        for name, (sigma_value, source) in case.conductivities().items():
+            if name in rd.finished:
+                say(f"{name}: finished in an earlier run, reusing it")
+                results[name] = rd.finished[name]
+                continue
+            layer = layers[name]
+            film = layer["area_resistance"] if layer else 0.0
+            results[name] = _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter,
+                                      options, degree, gp)  # fmt: skip
+            results[name] |= {"conductivity": sigma_value, "conductivity_source": source, "interlayer": layer}
+            rd.mark_finished(name, results[name])
+        if comm.rank == 0:
+            _figure(rd, list(results), gp.target_growth, window)
+        summary = {
+            "case": {"name": case.case.name, "description": case.case.description, "file": case_file,
+                     "sha256": case_hash, "input": case.model_dump(mode="json")},  # fmt: skip
+            "software": software_versions(),
+            "parameters": {"applied_current_density": counter.value, "exchange_current_density": kinetics.exchange_current_density,
+                           "faraday_velocity_at_applied_current": float(faraday_velocity(counter.value)),
+                           "target_growth": gp.target_growth, "mesh_sizes": vars(sizes)},  # fmt: skip
+            "electrolytes": results,
+            "run": {"ranks": comm.size, "resumed_from": rd.resumed},
+            "units": {"time": "s", "length": "m", "current density": "A/m^2", "velocity": "m/s", "area": "m^2 per m"},
+        }
+        if comm.rank == 0:
+            write_json(rd.path("summary.json"), summary)
+    return summary
+
+
+def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp) -> dict:
+    """The growth loop of one electrolyte; resumes from its checkpoint."""
+    folder = rd.path(name)
+    checkpoint = rd.resume_dir / f"{name}_checkpoint.npz"
+    state = None
+    if comm.rank == 0:
+        folder.mkdir(exist_ok=True)
+        (folder / "steps").mkdir(exist_ok=True)
+        if checkpoint.exists():
+            data = np.load(checkpoint, allow_pickle=False)
+            cuts = np.cumsum(data["shape_lengths"])[:-1]
+            state = {"markers": data["markers"], "time": float(data["time"]), "step": int(data["step"]),
+                     "rows": [list(r) for r in data["rows"]], "shapes": np.split(data["shapes"], cuts),
+                     "shape_steps": [int(k) for k in data["shape_steps"]], "initial_tip": data["initial_tip"]}  # fmt: skip
+    state = comm.bcast(state, root=0)
+    if state is None:
+        markers = initial_markers(case, sizes)
+        state = {"markers": markers, "time": 0.0, "step": 0, "rows": [], "shapes": [], "shape_steps": [],
+                 "initial_tip": _tip(markers)}  # fmt: skip
+    else:
+        say(f"{name}: resuming growth at step {state['step']} (t = {state['time'] / 3600:.4g} h)")
+    markers, t, step, rows = state["markers"], state["time"], state["step"], state["rows"]
+    y0_flat = 0.0
+    reason = None
+    say(f"growing {name} (sigma = {sigma_value * 10:.4g} mS/cm{f', R_f = {film * 1e4:.3g} ohm cm2' if film else ''}) ...")
+    t_start = time.perf_counter()
+    while True:
+        geometry = GrowingInterface(case.geometry.width, case.geometry.thickness, tuple(map(tuple, markers)), sizes)
+        try:
+            geometry.check()
+        except GeometryError as exc:
+            if "shorted" in str(exc):
+                reason = "short"
+                break
+            raise
+        mesh_data = build_mesh(geometry, comm)
+        mesh = mesh_data.mesh
+        V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
+        V1 = V if degree == 1 else dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+        sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value})
+        problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film)
+        report = solve_interface(problem, options)
+        metrics = interface_metrics(problem, geometry.feature_points())
+        trace = interface_trace(V1, mesh_data.facet_tags)
+        phi1 = fem_fields.interpolant(problem.phi, V1)
+        i_trace, _ = plating_profile(trace, phi1, kinetics, problem.overpotential_values)
+        # the mesh's interface vertices are the markers (one edge per segment): match them
+        d = np.linalg.norm(trace.points[None, :, :2] - markers[:, None, :], axis=2)
+        nearest = np.argmin(d, axis=1)
+        if len(trace.points) != len(markers) or np.max(d[np.arange(len(markers)), nearest]) > 1e-9 * case.geometry.width:
+            raise RuntimeError("the mesh's interface vertices do not match the markers")
+        i_dep = i_trace[nearest]
+        velocity = faraday_velocity(i_dep)
+        tip_k = int(np.argmax(markers[:, 1]))
+        tip = markers[tip_k]
+        advance_tip = float(tip[1] - state["initial_tip"][1])
+        front = float(np.mean(markers[[0, -1], 1]) - y0_flat)
+        i_vec, i_mag = fem_fields.current_density(problem)
+        gathered = fem_fields.gather_on_root({"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag})
+        if comm.rank == 0:
+            fem_fields.write_vtu(folder / "steps" / f"step_{step:04d}.vtu", gathered)
+        row = [step, t, np.nan, tip[0], tip[1], advance_tip, i_dep[tip_k], velocity[tip_k], front,
+               metrics["max_over_mean"], metal_area(markers), counter.value * case.geometry.width * t, np.nan,
+               0.0, len(markers), mesh_data.num_cells, report.newton_iterations, 0]  # fmt: skip
+        state["shapes"].append(markers.copy())
+        state["shape_steps"].append(step)
+        if advance_tip >= gp.target_growth:
+            reason = "target_growth"
+            rows.append(row)
+            break
+        if t >= gp.max_time * (1 - 1e-12):
+            reason = "max_time"
+            rows.append(row)
+            break
+        if step >= gp.max_steps:
+            reason = "max_steps"
+            rows.append(row)
+            break
+        spacing = marker_spacing(sizes, tip)
+        dt = min(time_step(markers, velocity, spacing, gp.step_fraction, gp.max_time_step), gp.max_time - t)
+        moved, loops = remove_loops(advance(markers, velocity, dt))
+        charge = float(metrics["total_plating_current"]) * dt  # C per m of depth
+        deposited = metal_area(moved) - metal_area(markers)
+        expected = charge * NA_MOLAR_VOLUME / FARADAY
+        row[2] = dt
+        row[12] = deposited / expected - 1.0
+        new_markers, respace_area = respace(moved, marker_spacing(sizes, _tip(moved)))
+        row[13] = respace_area
+        row[17] = loops
+        rows.append(row)
+        markers, t, step = new_markers, t + dt, step + 1
+        state.update(markers=markers, time=t, step=step, rows=rows)
+        if comm.rank == 0:
+            _save_checkpoint(checkpoint, state)
+            if step % 10 == 0:
+                say(f"  step {step}: t = {t / 3600:.4g} h, tip advance {advance_tip * 1e6:.3f} um, "
+                    f"tip {i_dep[tip_k] * 0.1:.4g} mA/cm2, {len(markers)} markers")  # fmt: skip
+        comm.Barrier()
+        fault(f"step:{name}:{step}", comm.rank)
+    if comm.rank == 0:
+        write_csv(folder / "growth.csv", COLUMNS, [[f"{v:.12g}" if isinstance(v, float) else v for v in r] for r in rows])
+        np.savez(folder / "interfaces.npz", steps=np.array(state["shape_steps"]),
+                 times=np.array([rows[k][1] for k in range(len(rows))]),
+                 **{f"step_{s:04d}": p for s, p in zip(state["shape_steps"], state["shapes"], strict=True)})  # fmt: skip
+        _write_pvd(folder / "series.pvd", [(r[1], f"steps/step_{int(r[0]):04d}.vtu") for r in rows])
+    comm.Barrier()
+    arr = np.array(rows, dtype=float)
+    target_time = _crossing_time(arr, gp.target_growth)
+    errors = arr[:, 12][np.isfinite(arr[:, 12])]
+    record = {
+        "stop_reason": reason,
+        "steps": int(arr[-1, 0]),
+        "final_time": float(arr[-1, 1]),
+        "time_to_target_growth": target_time,
+        "tip_advance": float(arr[-1, 5]),
+        "front_advance": float(arr[-1, 8]),
+        "initial_tip_current": float(arr[0, 6]),
+        "final_tip_current": float(arr[-1, 6]),
+        "max_mass_balance_error": float(np.max(np.abs(errors))) if errors.size else 0.0,
+        "total_respace_area": float(np.sum(arr[:, 13])),
+        "metal_area_gain": float(arr[-1, 10] - arr[0, 10]),
+        "deposited_area_from_charge": float(arr[-1, 11] * NA_MOLAR_VOLUME / FARADAY),
+        "wall_time": time.perf_counter() - t_start,
+    }
+    say(f"  {name}: {reason} after {record['steps']} steps, t = {record['final_time'] / 3600:.4g} h, "
+        f"tip advance {record['tip_advance'] * 1e6:.3f} um"
+        + (f", {gp.target_growth * 1e6:g} um reached at {target_time / 3600:.4g} h" if target_time else ""))  # fmt: skip
+    return record
+
+
+def _crossing_time(arr: np.ndarray, target: float) -> float | None:
+    """Time at which the tip advance reaches ``target``, linear between steps."""
+    adv, times = arr[:, 5], arr[:, 1]
+    above = np.flatnonzero(adv >= target)
+    if not above.size:
+        return None
+    k = int(above[0])
+    if k == 0:
+        return 0.0
+    return float(times[k - 1] + (target - adv[k - 1]) / (adv[k] - adv[k - 1]) * (times[k] - times[k - 1]))
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic: a kill during the write leaves the previous checkpoint."""
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, markers=state["markers"], time=state["time"], step=state["step"],
+             rows=np.array(state["rows"], dtype=float), initial_tip=state["initial_tip"],
+             shapes=np.vstack(state["shapes"]), shape_lengths=np.array([len(p) for p in state["shapes"]]),
+             shape_steps=np.array(state["shape_steps"]))  # fmt: skip
+    tmp.replace(path)
+
+
+def _write_pvd(path: Path, entries: list[tuple[float, str]]) -> None:
+    lines = ['<?xml version="1.0"?>', '<VTKFile type="Collection" version="0.1">', "  <Collection>"]
+    lines += [f'    <DataSet timestep="{t:.9g}" part="0" file="{f}"/>' for t, f in entries]
+    lines += ["  </Collection>", "</VTKFile>", ""]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(path)
+
+
+def _figure(rd: ResultDirectory, names: list[str], target: float, window) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(names) + 2, figsize=(3.6 * (len(names) + 2), 4.0), constrained_layout=True)
+    for k, name in enumerate(names):
+        data = np.load(rd.path(name) / "interfaces.npz")
+        steps = list(data["steps"])
+        times = data["times"]
+        pick = np.unique(np.linspace(0, len(steps) - 1, min(8, len(steps))).astype(int))
+        cmap = plt.get_cmap("viridis")
+        for j in pick:
+            p = data[f"step_{steps[j]:04d}"]
+            axes[k].plot(p[:, 0] * 1e6, p[:, 1] * 1e6, color=cmap(j / max(len(steps) - 1, 1)),
+                         label=f"{times[j] / 3600:.2f} h")  # fmt: skip
+        last = data[f"step_{steps[-1]:04d}"] * 1e6
+        top = float(np.max(last[:, 1]))
+        tip_x = float(last[int(np.argmax(last[:, 1])), 0])
+        half = max(1.5 * top, 10.0)
+        axes[k].set(xlim=(tip_x - half, tip_x + half), ylim=(0, top * 1.15 + 1), aspect="equal", title=name,
+                    xlabel="x [µm]", ylabel="y [µm]")  # fmt: skip
+        axes[k].legend(fontsize=6, loc="upper right")
+        rows = np.genfromtxt(rd.path(name) / "growth.csv", delimiter=",", names=True)
+        line = axes[-2].plot(rows["time_s"] / 3600, rows["tip_advance_m"] * 1e6, label=f"{name}: tip")[0]
+        axes[-2].plot(rows["time_s"] / 3600, (rows["tip_advance_m"] - rows["front_advance_m"]) * 1e6, ls=":",
+                      color=line.get_color(), label=f"{name}: tip − flat front")  # fmt: skip
+        axes[-1].plot(rows["time_s"] / 3600, rows["tip_current_A_per_m2"] * 0.1, label=name)
+    axes[-2].axhline(target * 1e6, color="k", lw=0.8, ls="--")
+    axes[-2].set(xlabel="time [h]", ylabel="advance [µm]", title="tip position")
+    axes[-1].set(xlabel="time [h]", ylabel="tip plating current [mA/cm²]", title="tip current")
+    for ax in axes[-2:]:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.savefig(rd.path("growth.png"), dpi=120)
+    plt.close(fig)
