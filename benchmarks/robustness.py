@@ -54,11 +54,17 @@ BAD_INPUTS = [
     ("interlayer material without an [interlayer] table", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"')),
     ("misspelt interlayer material", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interfase"\n[interlayer]\nthickness = "1 um"')),
     ("interlayer thicker than half the SE", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"\n[interlayer]\nthickness = "30 um"')),
+    ("mixed-conducting interlayer as a thin film", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-MCI"\n[interlayer]\nthickness = "1 um"\nrepresentation = "resistance"')),
+    ("stack pressure in the wrong unit", ("[operation]", "[mechanics]\nstack_pressure = '250 mA'\n[operation]")),
+    ("[mechanics] and a uniform kinetics.pressure", ("[operation]", "[kinetics]\npressure = '20 MPa'\n[mechanics]\nstack_pressure = '20 MPa'\n[operation]")),
+    ("deposit pressure given both ways", ("[operation]", "[mechanics]\ndeposit_pressure = '5 MPa'\ndeposit_time = '60 s'\n[operation]")),
+    ("elastic constants without [mechanics]", ('material = "NPS"', 'material = "NPS"\nyoungs_modulus = "20 GPa"')),
 ]
 EXTRA = [
     ("case file that does not exist", None, ["run", "{dir}/missing.toml"], None, 1),
     ("--set without '='", "case", ["run", "{case}", "--set", "operation.current_density"], None, 1),
     ("--out is a directory that is not a result", "case", ["run", "{case}", "--out", "{dir}/home"], None, 1),
+    ("dendrite-fem grow on a case without [growth]", "case", ["grow", "{case}", "--out", "{dir}/res"], None, 1),
 ]
 FAULTS = [
     ("Newton divergence (1 Newton step allowed at 20 mA/cm²)", "case",

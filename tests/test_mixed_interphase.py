@@ -2,16 +2,15 @@
 solution (scipy), the ionic limit σ_e → 0, and the case file on one and two ranks."""
 
 import dolfinx
-import numpy as np
 import pytest
 from conftest import UM, read_summary, run_cli
-from scipy.integrate import solve_bvp
 
 from fem.conduction import CounterCondition, conductivity_field, interface_problem
 from fem.interface import interface_metrics
 from fem.kinetics import Kinetics
 from fem.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
 from fem.solver import solve_interface
+from fem.verification import references
 from meshes import tags
 from meshes.distribute import build_mesh
 from meshes.spec import Defect, MeshSizes, Round, Window
@@ -23,28 +22,9 @@ T, L, W = 2 * UM, 20 * UM, 10 * UM
 
 
 def flat_cell_reference():
-    """(share plated inside, cell voltage) of the 1-D cell: in the layer 0 < y < t, with
-    Δ = φ − φ_e, I1 the ionic current towards the metal and φ_e:
-    Δ' = I1/σ_i − (I − I1)/σ_e,  I1' = a_v i_dep(Δ),  φ_e' = (I − I1)/σ_e;
-    I1(0) = i_dep(Δ(0)) (surface plating, φ_e(0) = 0), I1(t) = I.  V = φ(t) + I (L − t)/σ."""
-
-    def i_dep(delta):
-        return -K.current(-delta)
-
-    def rhs(_xi, Y):  # in ξ = y / t, and Δ, φ_e in mV, currents in units of I: scaled for solve_bvp
-        delta, i1 = Y[0] * 1e-3, Y[1] * I_APP  # φ_e (Y[2]) does not enter the right-hand side
-        d = [i1 / SIGMA_I - (I_APP - i1) / SIGMA_E, A_V * i_dep(delta), (I_APP - i1) / SIGMA_E]
-        return T * np.vstack([d[0] * 1e3, d[1] / I_APP, d[2] * 1e3])
-
-    def bc(a, b):
-        return np.array([a[1] - i_dep(a[0] * 1e-3) / I_APP, b[1] - 1.0, a[2]])
-
-    xi = np.linspace(0, 1, 201)
-    guess = np.vstack([np.full_like(xi, 10.0), np.ones_like(xi), np.zeros_like(xi)])
-    sol = solve_bvp(rhs, bc, xi, guess, tol=1e-10, bc_tol=1e-12, max_nodes=200_000)
-    assert sol.status == 0, sol.message
-    delta_t, _, phi_e_t = sol.sol(1.0)
-    return 1 - sol.sol(0.0)[1], (delta_t + phi_e_t) * 1e-3 + I_APP * (L - T) / SIGMA
+    """(share plated inside, cell voltage) of the 1-D cell (scipy solve_bvp, independent of the FE)."""
+    share, phi_t = references.mixed_interphase_1d(I_APP, T, SIGMA_I, SIGMA_E, A_V, 13.0, K.alpha_a, K.alpha_c, K.temperature)
+    return share, phi_t + I_APP * (L - T) / SIGMA
 
 
 def _mixed(h, degree, a_v=A_V, window=None):

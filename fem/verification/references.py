@@ -85,3 +85,42 @@ def sinusoid_modulation(amplitude: float, wavelength: float, wagner_length: floa
     δ = A k / (1 + k ℓ_W), k = 2π/λ.  (Primary limit ℓ_W → 0: δ = A k.)"""
     k = 2.0 * math.pi / wavelength
     return amplitude * k / (1.0 + k * wagner_length)
+
+
+def mixed_interphase_1d(i_app: float, thickness: float, sigma_i: float, sigma_e: float, specific_area: float,
+                        i0: float, alpha_a: float, alpha_c: float, temperature: float) -> tuple[float, float]:  # fmt: skip
+    """Flat cell with a mixed-conducting layer 0 < y < t on the metal (fem.mixed_conduction),
+    solved as a 1-D boundary-value problem by scipy (independent of the finite elements).
+
+    With Δ = φ − φ_e, I1 the ionic current towards the metal and φ_e:
+    Δ' = I1/σ_i − (I − I1)/σ_e,  I1' = a_v i_dep(Δ),  φ_e' = (I − I1)/σ_e;
+    I1(0) = i_dep(Δ(0)) (surface plating, φ_e(0) = 0), I1(t) = I.
+    Returns (share of I plated inside the layer, φ at y = t) [-, V]."""
+    from scipy.integrate import solve_bvp
+
+    f = _f(temperature)
+
+    def i_dep(delta):
+        return -i0 * (np.exp(-alpha_a * f * delta) - np.exp(alpha_c * f * delta))
+
+    def rhs(_xi, Y):  # ξ = y / t; Δ and φ_e in mV, currents in units of I: scaled for solve_bvp
+        delta, i1 = Y[0] * 1e-3, Y[1] * i_app
+        d = [i1 / sigma_i - (i_app - i1) / sigma_e, specific_area * i_dep(delta), (i_app - i1) / sigma_e]
+        return thickness * np.vstack([d[0] * 1e3, d[1] / i_app, d[2] * 1e3])
+
+    def bc(a, b):
+        return np.array([a[1] - i_dep(a[0] * 1e-3) / i_app, b[1] - 1.0, a[2]])
+
+    xi = np.linspace(0, 1, 201)
+    guess = np.vstack([np.full_like(xi, 10.0), np.ones_like(xi), np.zeros_like(xi)])
+    sol = solve_bvp(rhs, bc, xi, guess, tol=1e-10, bc_tol=1e-12, max_nodes=200_000)
+    if sol.status != 0:
+        raise RuntimeError(f"the 1-D reference did not converge: {sol.message}")
+    delta_t, _, phi_e_t = sol.sol(1.0)
+    return float(1 - sol.sol(0.0)[1]), float((delta_t + phi_e_t) * 1e-3)
+
+
+def cavity_compliance_plane(radius: float, youngs_modulus: float, poisson_ratio: float) -> float:
+    """Area change per unit pressure of a semicircular cavity on a symmetry plane in an
+    infinite plane-strain solid (half of Lamé's hole): ΔA/p = π r² (1 + ν) / E [m²/Pa]."""
+    return math.pi * radius**2 * (1 + poisson_ratio) / youngs_modulus

@@ -170,6 +170,58 @@ def thin_film(quick: bool) -> list[Row]:
     return rows
 
 
+def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
+    """Stress-coupled kinetics and the mixed-conducting interphase (issue 6): a flat cell under
+    stack pressure against the 1-D closed form with i0 exp((1 − αa) V_Na P / RT); the cavity
+    compliance of a pressurised semicircular protrusion against Lamé; the share of the current
+    plated inside a mixed-conducting layer of a flat cell against a 1-D boundary-value solution."""
+    from fem.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled
+    from fem.mechanics import ElasticConstants
+    from fem.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
+
+    rows = []
+    nps = ElasticConstants(20e9, 0.301)
+    k = Kinetics(13.0)
+    galv = CounterCondition("galvanostatic", I_APP)
+    L, sigma, pressure = 50 * UM, 0.01, 125e6
+    t0 = time.perf_counter()
+    flat = build_mesh(Window(2, 40 * UM, L, sizes=MeshSizes(5 * UM, 5 * UM, 10 * UM)), geometry_order=2)
+    V = dolfinx.fem.functionspace(flat.mesh, ("Lagrange", 2))
+    s = conductivity_field(flat.mesh, flat.cell_tags, {tags.ELECTROLYTE: sigma})
+    p = interface_problem(V, s, flat.facet_tags, k, galv, pressure=dolfinx.fem.Function(V))
+    mech = interface_mechanics(flat.mesh, flat.facet_tags, nps, [], 2)
+    solve_coupled(p, mech, MechanicalLoad(stack_pressure=pressure))
+    pressed = Kinetics(13.0, pressure=pressure)
+    rows.append(Row("mechanics", "flat cell at 125 MPa stack pressure: cell voltage",
+                    references.cell_voltage_1d(I_APP, [(L, sigma)], pressed.effective_exchange_current, 0.5, 0.5, 298.15),
+                    interface_metrics(p, [])["counter_potential"], V.dofmap.index_map.size_global,
+                    time.perf_counter() - t0, 1e-8, "ΔP = −σ_nn from the elasticity"))  # fmt: skip
+    t0 = time.perf_counter()
+    r = 10 * UM
+    sizes = MeshSizes(1 * UM, 1 * UM, 10 * UM) if quick else MeshSizes(0.5 * UM, 0.5 * UM, 8 * UM)
+    boss = build_mesh(Window(2, 400 * UM, 100 * UM, defects=(Defect("protrusion", Round(r)),), sizes=sizes), geometry_order=2)
+    mech = interface_mechanics(boss.mesh, boss.facet_tags, nps, [(np.zeros(3), r)], 2)
+    rows.append(Row("mechanics", "pressurised semicircular cavity r = 10 µm: compliance ΔA/p",
+                    references.cavity_compliance_plane(r, nps.youngs_modulus, nps.poisson_ratio), float(mech.compliance[0, 0]),
+                    mech.unit_stack.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 0.015,
+                    "reference: infinite plane; the window's free top at 10 r"))  # fmt: skip
+    t_layer, width, length = 2 * UM, 10 * UM, 20 * UM
+    sig, sig_i, sig_e, a_v = 0.01, 5e-3, 1e-3, 1e6
+    k_asym = Kinetics(13.0, 0.4, 0.6)
+    share_ref, phi_t = references.mixed_interphase_1d(I_APP, t_layer, sig_i, sig_e, a_v, 13.0, 0.4, 0.6, 298.15)
+    for h in ((0.5,) if quick else (0.5, 0.25)):
+        t0 = time.perf_counter()
+        m = build_mesh(Window(2, width, length, sizes=MeshSizes(h * UM, h * UM, 2 * UM), interlayer_thickness=t_layer), geometry_order=2)
+        s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sig, tags.INTERLAYER: sig_i})
+        mixed = mixed_interphase_problem(m.mesh, 2, s, sig_e, a_v, m.cell_tags, m.facet_tags, k_asym, galv)
+        solve_mixed_interphase(mixed)
+        share = interphase_plating_current(mixed) / (I_APP * width)
+        rows.append(Row("mixed-conducting interphase", f"flat cell, σ_e/σ_i = 0.2, t = 2 µm, P2, h = {h:g} µm: share plated inside",
+                        share_ref, share, mixed.solution.function_space.dofmap.index_map.size_global,
+                        time.perf_counter() - t0, 1e-4, "reference: 1-D BVP (scipy solve_bvp)"))  # fmt: skip
+    return rows
+
+
 # --- 2. primary distributions ----------------------------------------------------------
 
 PRIMARY_I0 = 1.3e6  #: A/m² (10⁵ × Table 1): Wa = ℓ_W / a ~ 2e-6, the primary limit to ~1e-5
@@ -382,6 +434,8 @@ def run_suite(quick: bool = False, log=print) -> dict:
     rows += flat_cells(quick)
     log("thin-film interlayer ...")
     rows += thin_film(quick)
+    log("mechanics and mixed conduction ...")
+    rows += mechanics_and_mixed_conduction(quick)
     log("primary distributions ...")
     for fn in (primary_boss, primary_strip):
         r, c = fn(quick)
