@@ -185,43 +185,14 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             inside = None
             if layer is not None and layer.get("electronic_conductivity", 0.0) > 0:
                 with timer("solve"):
-                    t_mixed = time.perf_counter()
-                    mixed = mixed_interphase_problem(mesh, degree, sigma, layer["electronic_conductivity"],
-                                                     layer["specific_area"], mesh_data.cell_tags,
-                                                     mesh_data.facet_tags, kinetics, counter)  # fmt: skip
-                    steps = solve_mixed_interphase(mixed, options.rtol, options.max_iterations)
-                    # the ionic potential into the single-potential container: metrics, profile, fields
-                    problem.phi.interpolate(mixed.solution.sub(0))
-                    inside = interphase_plating_current(mixed)
-                    report = SolveReport(newton_iterations=steps, linear_solver="MUMPS LU (mixed phi, phi_e)",
-                                         seconds=time.perf_counter() - t_mixed)  # fmt: skip
+                    report, mixed, inside = _solve_mixed_interphase(problem, layer, mesh_data, kinetics, counter,
+                                                                    degree, options)  # fmt: skip
             elif load is None:
                 with timer("solve"):
                     report = solve_interface(problem, options)
             else:
-                props = elastic[name]
-                with timer("mechanics"):
-                    protrusions = [(np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)
-                                   for d in window.defects if d.kind == "protrusion"]  # fmt: skip
-                    mechanics = interface_mechanics(mesh, mesh_data.facet_tags,
-                                                    ElasticConstants(props["youngs_modulus"], props["poisson_ratio"]),
-                                                    protrusions, degree)  # fmt: skip
-                with timer("solve"):
-                    coupled = solve_coupled(problem, mechanics, load, options)
-                report = coupled.newton[-1]
-                with timer("mechanics"):
-                    stresses, principal = stress_report(mechanics, load, coupled.deposit_pressures[-1],
-                                                        props["fracture_toughness"], window.defects)  # fmt: skip
-                mech_record = {
-                    "elastic_constants": props,
-                    "load": {"stack_pressure": load.stack_pressure, "deposit_pressure": load.deposit_pressure,
-                             "deposit_time": load.deposit_time, "metal_bulk_modulus": load.metal_bulk_modulus},
-                    "coupling": {"passes": coupled.passes, "converged": coupled.converged,
-                                 "deposit_pressures": coupled.deposit_pressures, "changes": coupled.changes,
-                                 "rtol": load.rtol,
-                                 "newton_iterations": [r.newton_iterations for r in coupled.newton]},
-                    **stresses,
-                }  # fmt: skip
+                report, mechanics, mech_record, principal = _solve_with_mechanics(
+                    problem, elastic[name], load, window, mesh_data, degree, options, timer)
             floor = None
             if time_floor and mixed is None:  # the floor compares with the single-potential Newton
                 with timer("poisson_floor"):
@@ -324,6 +295,47 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return summary
+
+
+def _solve_mixed_interphase(problem, layer: dict, mesh_data, kinetics, counter, degree: int, options):
+    """Solve with a mixed-conducting interlayer (fem.mixed_conduction) and put the ionic
+    potential into ``problem`` (the single-potential container the metrics, profile and fields
+    read); returns (report, the mixed problem, the current plated inside the layer)."""
+    t0 = time.perf_counter()
+    mixed = mixed_interphase_problem(mesh_data.mesh, degree, problem.sigma, layer["electronic_conductivity"],
+                                     layer["specific_area"], mesh_data.cell_tags, mesh_data.facet_tags,
+                                     kinetics, counter)  # fmt: skip
+    steps = solve_mixed_interphase(mixed, options.rtol, options.max_iterations)
+    problem.phi.interpolate(mixed.solution.sub(0))
+    report = SolveReport(newton_iterations=steps, linear_solver="MUMPS LU (mixed phi, phi_e)",
+                         seconds=time.perf_counter() - t0)  # fmt: skip
+    return report, mixed, interphase_plating_current(mixed)
+
+
+def _solve_with_mechanics(problem, props: dict, load, window, mesh_data, degree: int, options, timer):
+    """Stress-coupled solve (fem.electromechanics); returns (the final Newton report, the
+    mechanics, the summary record, σ₁ as a DG0 field)."""
+    with timer("mechanics"):
+        centres = [(np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)
+                   for d in window.defects if d.kind == "protrusion"]  # fmt: skip
+        mechanics = interface_mechanics(mesh_data.mesh, mesh_data.facet_tags,
+                                        ElasticConstants(props["youngs_modulus"], props["poisson_ratio"]),
+                                        centres, degree)  # fmt: skip
+    with timer("solve"):
+        coupled = solve_coupled(problem, mechanics, load, options)
+    with timer("mechanics"):
+        stresses, principal = stress_report(mechanics, load, coupled.deposit_pressures[-1],
+                                            props["fracture_toughness"], window.defects)  # fmt: skip
+    record = {
+        "elastic_constants": props,
+        "load": {"stack_pressure": load.stack_pressure, "deposit_pressure": load.deposit_pressure,
+                 "deposit_time": load.deposit_time, "metal_bulk_modulus": load.metal_bulk_modulus},
+        "coupling": {"passes": coupled.passes, "converged": coupled.converged,
+                     "deposit_pressures": coupled.deposit_pressures, "changes": coupled.changes, "rtol": load.rtol,
+                     "newton_iterations": [r.newton_iterations for r in coupled.newton]},
+        **stresses,
+    }  # fmt: skip
+    return coupled.newton[-1], mechanics, record, principal
 
 
 def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
