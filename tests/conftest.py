@@ -34,6 +34,18 @@ def read_summary(out: Path) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+def run_on_one_and_two_ranks(command: str, case: Path, tmp_path: Path) -> list[Path]:
+    """``dendrite-fem COMMAND CASE`` on one and on two ranks; returns the two result
+    directories (asserting that both runs succeeded)."""
+    outs = []
+    for ranks in (1, 2):
+        out = tmp_path / f"np{ranks}"
+        r = run_cli(command, str(case), "--out", str(out), "--quiet", np=ranks)
+        assert r.returncode == 0, r.stderr
+        outs.append(out)
+    return outs
+
+
 @pytest.fixture
 def write_case(tmp_path):
     """Write a case file from TOML text and return its path."""

@@ -8,7 +8,7 @@ import math
 import dolfinx
 import numpy as np
 import pytest
-from conftest import UM, read_summary, run_cli
+from conftest import UM, read_summary, run_cli, run_on_one_and_two_ranks
 
 from fem.conduction import CounterCondition, conductivity_field, interface_problem
 from fem.constants import FARADAY, NA_MOLAR_VOLUME
@@ -146,13 +146,7 @@ fracture_toughness = "0.5 MPa*m^0.5"
 
 
 def test_mechanics_case_serial_and_two_ranks(write_case, tmp_path):
-    case = write_case(MECH_CASE)
-    outs = []
-    for np_ in (1, 2):
-        out = tmp_path / f"np{np_}"
-        r = run_cli("run", str(case), "--out", str(out), "--quiet", np=np_)
-        assert r.returncode == 0, r.stderr
-        outs.append(read_summary(out))
+    outs = [read_summary(out) for out in run_on_one_and_two_ranks("run", write_case(MECH_CASE), tmp_path)]
     for name in ("NPS", "soft"):
         one, two = (o["electrolytes"][name] for o in outs)
         mech = one["mechanics"]

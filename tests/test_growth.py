@@ -3,7 +3,7 @@ checkpoint and restart, one and two ranks."""
 
 import numpy as np
 import pytest
-from conftest import read_summary, run_cli
+from conftest import read_summary, run_cli, run_on_one_and_two_ranks
 
 from fem.constants import FARADAY, NA_MOLAR_VOLUME
 from fem.growth import advance, faraday_velocity, metal_area, remove_loops, respace, vertex_normals
@@ -124,12 +124,8 @@ def test_protrusion_mass_balance_and_restart(write_case, tmp_path, monkeypatch):
 
 
 def test_growth_two_ranks_match_one_rank(write_case, tmp_path):
-    case = write_case(PROTRUSION.replace('"1.2 um"', '"0.6 um"'))
     finals = []
-    for np_ in (1, 2):
-        out = tmp_path / f"np{np_}"
-        r = run_cli("grow", str(case), "--out", str(out), "--quiet", np=np_)
-        assert r.returncode == 0, r.stderr
+    for out in run_on_one_and_two_ranks("grow", write_case(PROTRUSION.replace('"1.2 um"', '"0.6 um"')), tmp_path):
         data = np.load(out / "NPS" / "interfaces.npz")
         finals.append(data[f"step_{data['steps'][-1]:04d}"])
     assert finals[0].shape == finals[1].shape

@@ -3,7 +3,7 @@ solution (scipy), the ionic limit σ_e → 0, and the case file on one and two r
 
 import dolfinx
 import pytest
-from conftest import UM, read_summary, run_cli
+from conftest import UM, read_summary, run_cli, run_on_one_and_two_ranks
 
 from fem.conduction import CounterCondition, conductivity_field, interface_problem
 from fem.interface import interface_metrics
@@ -94,14 +94,7 @@ interlayer = "NPS-interphase"
 
 
 def test_mci_case_serial_and_two_ranks(write_case, tmp_path):
-    case = write_case(MCI_CASE)
-    results = []
-    for np_ in (1, 2):
-        out = tmp_path / f"np{np_}"
-        r = run_cli("run", str(case), "--out", str(out), "--quiet", np=np_)
-        assert r.returncode == 0, r.stderr
-        results.append(read_summary(out)["electrolytes"])
-    one, two = results
+    one, two = (read_summary(out)["electrolytes"] for out in run_on_one_and_two_ranks("run", write_case(MCI_CASE), tmp_path))
     share = one["NPS+MCI"]["metrics"]["share_plated_in_interphase"]
     assert 0.2 < share < 0.8
     assert abs(share - two["NPS+MCI"]["metrics"]["share_plated_in_interphase"]) < 1e-9
