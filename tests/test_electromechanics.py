@@ -86,6 +86,17 @@ def test_cavity_compliance_is_lames(protrusion):
     assert mech.defects[0].volume == pytest.approx(math.pi * r**2 / 2, rel=1e-6)
 
 
+def test_hemispherical_cavity_compliance_is_lames_in_3d():
+    """A pressurised hemispherical cavity on a symmetry plane is half of a spherical cavity in
+    an infinite solid: u_r = p r / (4G), so ΔV / p = π r³ (1 + ν) / E."""
+    r = 5 * UM
+    window = Window(3, 60 * UM, 30 * UM, defects=(Defect("protrusion", Round(r)),), sizes=MeshSizes(1 * UM, 1 * UM, 6 * UM))
+    m = build_mesh(window, geometry_order=2)
+    mech = interface_mechanics(m.mesh, m.facet_tags, NPS, [(np.zeros(3), r)], 2)
+    assert mech.compliance[0, 0] == pytest.approx(math.pi * r**3 * (1 + NPS.poisson_ratio) / NPS.youngs_modulus, rel=0.01)
+    assert mech.defects[0].volume == pytest.approx(2 / 3 * math.pi * r**3, rel=1e-3)
+
+
 def test_confined_deposit_pressure_balances_the_plated_volume(protrusion):
     window, m, V, s, mech = protrusion
     load = MechanicalLoad(stack_pressure=20e6, deposit_time=60.0, rtol=1e-10)
