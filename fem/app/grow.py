@@ -183,7 +183,6 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
     else:
         say(f"{name}: resuming growth at step {state['step']} (t = {state['time'] / 3600:.4g} h)")
     markers, t, step, rows = state["markers"], state["time"], state["step"], state["rows"]
-    y0_flat = 0.0
     reason = None
     say(f"growing {name} (sigma = {sigma_value * 10:.4g} mS/cm{f', R_f = {film * 1e4:.3g} ohm cm2' if film else ''}) ...")
     t_start = time.perf_counter()
@@ -217,7 +216,7 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
         tip_k = int(np.argmax(markers[:, 1]))
         tip = markers[tip_k]
         advance_tip = float(tip[1] - state["initial_tip"][1])
-        front = float(np.mean(markers[[0, -1], 1]) - y0_flat)
+        front = float(np.mean(markers[[0, -1], 1]))  # the flat interface starts at y = 0
         i_vec, i_mag = fem_fields.current_density(problem)
         gathered = fem_fields.gather_on_root({"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag})
         if comm.rank == 0:
