@@ -44,6 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     grw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     grw.add_argument("--quiet", action="store_true", help="print only the final lines")
     grw.add_argument("--force", action="store_true", help="start again from t = 0, ignoring any checkpoint")
+    pf = sub.add_parser("phase-field", help="phase-field electrodeposition (Hong & Viswanathan 2018) per applied "
+                        "potential: morphology, tip position, ParaView series (nondimensional; docs/phase-field.md)")  # fmt: skip
+    pf.add_argument("--potential", type=float, action="append", metavar="PHI",
+                    help="applied electrode potential, nondimensional (repeatable; default -0.45 and -0.25)")
+    pf.add_argument("--length", type=float, default=50.0, help="domain length along the growth direction (default 50)")
+    pf.add_argument("--height", type=float, default=25.0, help="domain height (default 25)")
+    pf.add_argument("--dx", type=float, default=0.25, help="mesh spacing, at most half the front width (default 0.25)")
+    pf.add_argument("--front", type=float, default=10.0, help="initial flat front position (default 10)")
+    pf.add_argument("--t-end", type=float, default=40.0, help="end time, model units (default 40)")
+    pf.add_argument("--stop-tip", type=float, default=40.0, help="stop when the tip reaches this x (default 40)")
+    pf.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    pf.add_argument("--noise", type=float, help="noise amplitude (default: the published 0.04)")
+    pf.add_argument("--out", default="results/phase-field", help="result directory (default results/phase-field)")
+    pf.add_argument("--quiet", action="store_true", help="print only the final lines")
+    pf.add_argument("--force", action="store_true", help="recompute, even if --out holds this result")
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -151,6 +166,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(report.markdown(results, args.quick))
                 print(f"{len(failed)} check(s) outside tolerance" if failed else "all checks within tolerance")
             return 1 if comm.bcast(any(not r.passed for r in results["rows"]), root=0) else 0
+        if args.command == "phase-field":
+            from fem.app.phase_field_study import PhaseFieldStudy, phase_field_study
+
+            study = PhaseFieldStudy(potentials=tuple(args.potential or (-0.45, -0.25)), length=args.length,
+                                    height=args.height, dx=args.dx, front=args.front, t_end=args.t_end,
+                                    stop_tip=args.stop_tip, seed=args.seed, noise=args.noise)  # fmt: skip
+            log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+            summary = phase_field_study(study, Path(args.out), comm, log=log, force=args.force)
+            if root:
+                for name, r in summary["potentials"].items():
+                    print(f"{name}: {r['stop_reason']} at t = {r['final_time']:.4g}; tip advance {r['tip_advance']:.3f}, "
+                          f"mean advance {r['mean_advance']:.3f} (tip/mean {r['tip_over_mean_advance'] or 0:.2f})")  # fmt: skip
+                print(f"results in {args.out}/")
+            return 0
         case, digest = load_case(args.case, args.overrides)
         if args.command == "check":
             from meshes.distribute import build_mesh
