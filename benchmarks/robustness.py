@@ -65,6 +65,10 @@ EXTRA = [
     ("--set without '='", "case", ["run", "{case}", "--set", "operation.current_density"], None, 1),
     ("--out is a directory that is not a result", "case", ["run", "{case}", "--out", "{dir}/home"], None, 1),
     ("dendrite-fem grow on a case without [growth]", "case", ["grow", "{case}", "--out", "{dir}/res"], None, 1),
+    ("dendrite-fem phase-field on the published grid (--dx 1)", None, ["phase-field", "--dx", "1", "--out", "{dir}/res"],
+     None, 1),
+    ("dendrite-fem phase-field with a positive (stripping) potential", None,
+     ["phase-field", "--potential", "0.2", "--out", "{dir}/res"], None, 1),
 ]
 FAULTS = [
     ("Newton divergence (1 Newton step allowed at 20 mA/cm²)", "case",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import dolfinx
 import numpy as np
 import ufl
+from mpi4py import MPI
 
 from fem.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
 from fem.constants import thermal_voltage
@@ -219,6 +220,48 @@ def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
         rows.append(Row("mixed-conducting interphase", f"flat cell, σ_e/σ_i = 0.2, t = 2 µm, P2, h = {h:g} µm: share plated inside",
                         share_ref, share, mixed.solution.function_space.dofmap.index_map.size_global,
                         time.perf_counter() - t0, 1e-4, "reference: 1-D BVP (scipy solve_bvp)"))  # fmt: skip
+    return rows
+
+
+def phase_field(quick: bool) -> list[Row]:
+    """The phase-field model (Hong & Viswanathan 2018; fem/phase_field.py) in 1-D: the
+    stationary Allen–Cahn profile against (1 − tanh((x − x0)/ε))/2, and the planar front at the
+    published φ = −0.45 against Faraday's law (front displacement = charge / f_2) and the ion
+    balance (content change = influx)."""
+    from fem.phase_field import (HongViswanathan2018, equilibrium_profile, order_parameter, phase_field_problem,
+                                 run_phase_field, with_parameters)  # fmt: skip
+
+    rows = []
+    p0 = HongViswanathan2018()
+    eps = p0.interface_width
+    p = with_parameters(p0, noise=0.0, L_eta=0.0)
+    for n in ((4,) if quick else (4, 8, 16)):
+        t0 = time.perf_counter()
+        mesh = dolfinx.mesh.create_interval(MPI.COMM_SELF, int(round(20 / (eps / n))), [0.0, 20.0])
+        problem = phase_field_problem(mesh, p, 0.0, 10.0, initial_width=2 * eps)
+        run_phase_field(problem, 20.0, dt_max=5.0)
+        xi = order_parameter(problem)
+        x = xi.function_space.tabulate_dof_coordinates()[:, 0]
+        k = int(np.argmin(np.abs(x - (10.0 + eps))))
+        rows.append(Row("phase field", f"stationary profile (L_η = 0) from a front twice too wide, Δx = ε/{n}: ξ(x0 + ε)",
+                        float(equilibrium_profile(x[k], 10.0, p)), float(xi.x.array[k]), 3 * len(x),
+                        time.perf_counter() - t0, 1.5e-3 * (8 / n) ** 2, "reference: (1 − tanh 1)/2, ε = √(2κ/B); O(Δx²)"))  # fmt: skip
+    t0 = time.perf_counter()
+    pf = with_parameters(p0, noise=0.0)
+    mesh = dolfinx.mesh.create_interval(MPI.COMM_SELF, int(round(60 / (eps / 4))), [0.0, 60.0])
+    problem = phase_field_problem(mesh, pf, -0.45, 20.0)
+    a = run_phase_field(problem, 1.5).arrays()
+    seconds = time.perf_counter() - t0
+    dt = np.diff(a["time"])
+    charge = dt * (a["charge_electrode"] + a["charge_reservoir"])[1:]
+    window = a["time"] >= 0.5
+    dofs = 3 * (len(mesh.geometry.x))
+    rows.append(Row("phase field", "planar front at φ = −0.45, t ∈ [0.5, 1.5]: displacement of ξ = 1/2",
+                    float(np.sum(charge[window[1:]][1:]) / pf.f_2), float(a["tip"][window][-1] - a["tip"][window][0]),
+                    dofs, seconds, 5e-3, "Faraday: charge through the faces / f_2"))  # fmt: skip
+    rows.append(Row("phase field", "planar front: ion content gained, t ∈ [0, 1.5]",
+                    float(np.sum(dt * a["ion_reservoir"][1:])), float(a["content"][-1] - a["content"][0]),
+                    dofs, seconds, 1e-6, "influx from the reservoir"))  # fmt: skip
     return rows
 
 
@@ -436,6 +479,8 @@ def run_suite(quick: bool = False, log=print) -> dict:
     rows += thin_film(quick)
     log("mechanics and mixed conduction ...")
     rows += mechanics_and_mixed_conduction(quick)
+    log("phase field ...")
+    rows += phase_field(quick)
     log("primary distributions ...")
     for fn in (primary_boss, primary_strip):
         r, c = fn(quick)
