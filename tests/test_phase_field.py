@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import read_summary, run_cli
 
 import dolfinx
 from mpi4py import MPI
@@ -130,6 +130,28 @@ def test_cli_one_and_two_ranks_agree(tmp_path):
     assert len(hist[0]) == len(hist[1]) > 5
     for key in ("time", "tip", "deposit", "content"):
         assert np.allclose(hist[0][key], hist[1][key], rtol=1e-8, atol=1e-10), key
+
+
+def test_cli_resumes_after_a_finished_potential(tmp_path, monkeypatch):
+    """Killed after the first potential: the same command reuses it and runs the second; the
+    result equals an uninterrupted run's."""
+    args = ["phase-field", "--potential", "-0.45", "--potential", "-0.3", "--length", "8", "--height", "2",
+            "--front", "3", "--stop-tip", "5", "--t-end", "0.05", "--quiet"]  # fmt: skip
+    out = tmp_path / "res"
+    monkeypatch.setenv("DENDRITE_FEM_FAULT", "finished:phi_0.450=kill")
+    r = run_cli(*args, "--out", str(out))
+    assert r.returncode != 0 and not out.exists()
+    monkeypatch.delenv("DENDRITE_FEM_FAULT")
+    r = run_cli(*args, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert read_summary(out)["run"]["resumed_from"] == ["phi_0.450"]
+    assert (out / "phase_field.png").exists()
+    r = run_cli(*args, "--out", str(tmp_path / "whole"))
+    assert r.returncode == 0, r.stderr
+    for name in ("phi_0.450", "phi_0.300"):
+        a = np.genfromtxt(out / f"{name}_history.csv", delimiter=",", names=True)
+        b = np.genfromtxt(tmp_path / "whole" / f"{name}_history.csv", delimiter=",", names=True)
+        assert np.array_equal(a["tip"], b["tip"]) and np.array_equal(a["content"], b["content"])
 
 
 @pytest.mark.parametrize(

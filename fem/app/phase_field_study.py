@@ -24,6 +24,7 @@ from mpi4py import MPI
 
 import fem
 from fem.app.case import CaseError
+from fem.app.faults import fault
 from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from fem.app.runner import software_versions, source_hash
 from fem.fields import gather_on_root
@@ -89,19 +90,19 @@ def phase_field_study(study: PhaseFieldStudy, out: Path, comm: MPI.Comm = MPI.CO
         say(f"{out}: already holds this phase-field result; --force recomputes it")
         return done
     params = HongViswanathan2018() if study.noise is None else with_parameters(HongViswanathan2018(), noise=study.noise)
-    results, snaps = {}, {}
+    results = {}
     with ResultDirectory(out, comm, key, fresh=force) as rd:
         for v in study.potentials:
             name = run_name(v)
             if name in rd.finished:
                 say(f"{name}: finished in an earlier run, reusing it")
                 results[name] = rd.finished[name]
-                snaps[name] = None
                 continue
-            results[name], snaps[name] = _run_one(v, name, study, params, rd, comm, say)
+            results[name] = _run_one(v, name, study, params, rd, comm, say)
             rd.mark_finished(name, results[name])
-        if comm.rank == 0 and all(s is not None for s in snaps.values()):
-            _figure(rd.path("phase_field.png"), study, results, snaps, rd)
+            fault(f"finished:{name}", comm.rank)
+        if comm.rank == 0:  # from the files, so that potentials finished by an earlier run are drawn too
+            _figure(rd.path("phase_field.png"), study, results, rd)
         summary = {
             "model": "Hong & Viswanathan, ACS Energy Lett. 3, 1737 (2018): grand-potential phase field, published parameters",
             "parameters": asdict(params),
@@ -203,7 +204,7 @@ def _run_one(v, name, study, params, rd, comm, say):
     if comm.rank == 0:
         np.savez_compressed(rd.path(f"{name}_snapshots.npz"), times=np.array([s[0] for s in snapshots]),
                             **{f"xi_{k}": s[1] for k, s in enumerate(snapshots)}, points=points)  # fmt: skip
-    return result, snapshots
+    return result
 
 
 def _gather(problem):
@@ -216,27 +217,28 @@ def _points(problem):
     return None if g is None else g.points[:, :2]
 
 
-def _figure(path: Path, study: PhaseFieldStudy, results: dict, snaps: dict, rd) -> None:
+def _figure(path: Path, study: PhaseFieldStudy, results: dict, rd) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(results)
-    ncol = max(len(s) for s in snaps.values())
+    data = {name: np.load(rd.path(f"{name}_snapshots.npz")) for name in names}
+    ncol = max(len(d["times"]) for d in data.values())
     fig, axes = plt.subplots(len(names), ncol + 1, figsize=(2.6 * (ncol + 1), 2.0 * len(names) + 0.6),
                              constrained_layout=True, squeeze=False)  # fmt: skip
     for r, name in enumerate(names):
-        data = np.load(rd.path(f"{name}_snapshots.npz"))
-        pts = data["points"]
+        snap = data[name]
+        pts = snap["points"]
         for c in range(ncol):
             ax = axes[r, c]
-            if c >= len(data["times"]):
+            if c >= len(snap["times"]):
                 ax.axis("off")
                 continue
-            ax.tricontourf(pts[:, 0], pts[:, 1], data[f"xi_{c}"], levels=[-0.5, 0.5, 1.5], colors=["#f2efe6", "#2b5c8a"])
+            ax.tricontourf(pts[:, 0], pts[:, 1], snap[f"xi_{c}"], levels=[-0.5, 0.5, 1.5], colors=["#f2efe6", "#2b5c8a"])
             ax.set(aspect="equal", xlim=(0, study.length), ylim=(0, study.height), xticks=[], yticks=[],
-                   title=f"{name}  t = {data['times'][c]:.2f}")  # fmt: skip
+                   title=f"{name}  t = {snap['times'][c]:.2f}")  # fmt: skip
         hist = np.genfromtxt(rd.path(f"{name}_history.csv"), delimiter=",", names=True)
         line = axes[r, -1].plot(hist["time"], hist["tip"], label="tip (ξ = 1/2)")[0]
         axes[r, -1].plot(hist["time"], hist["deposit"], ls="--", color=line.get_color(), label="mean front ∫ξ/L_y")
