@@ -90,6 +90,17 @@ class HongViswanathan2018:
         return float(np.sqrt(2 * self.kappa / self.B))
 
 
+def interpolation(xi):
+    """h(ξ) = ξ³(6ξ² − 15ξ + 10): 0 in the electrolyte, 1 in the metal, h' = 0 at both."""
+    return xi**3 * (6 * xi**2 - 15 * xi + 10)
+
+
+def conductivity(xi, p: HongViswanathan2018):
+    """σ(ξ) = σ_s h(ξ) + σ_l (1 − h(ξ))."""
+    h = interpolation(xi)
+    return p.sigma_s * h + p.sigma_l * (1 - h)
+
+
 def with_parameters(params: HongViswanathan2018, **changes) -> HongViswanathan2018:
     """A copy with some parameters changed (e.g. ``L_eta=0`` for the bare Allen–Cahn part)."""
     return replace(params, **changes)
@@ -121,15 +132,17 @@ class PhaseFieldProblem:
     content: dolfinx.fem.Form  #: ∫ c dx, the ion content (metal and electrolyte)
     deposit: dolfinx.fem.Form  #: ∫ ξ dx, the metal
     currents: dict  #: ∮ σ ∇φ·n and ∮ (D ∇w + D_N ∇φ)·n on the two faces, as consistent fluxes
+    tip_edges: tuple  #: per mesh edge: its two ξ DOFs in ``u`` and the x of its two vertices
 
 
 def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, applied_potential: float,
                         front: float, seed: int = 0, quadrature_degree: int = 4,
                         initial_width: float | None = None) -> PhaseFieldProblem:  # fmt: skip
     """The problem on [0, L_x] (× [0, L_y]) with the electrode at x = 0 and the initial planar
-    interface at x = ``front`` (the equilibrium profile, w = 0, and φ of that interface carrying no
-    current yet; the published input starts from φ = φ_applied ξ).  ``quadrature_degree`` is fixed: the estimated degree of the exponentials and
-    quintics would be > 20 and make assembly ~10× slower for no accuracy gain."""
+    interface at x = ``front`` (the equilibrium profile, w = 0, and φ of that interface carrying
+    no current yet; the published input starts from φ = φ_applied ξ).  ``quadrature_degree`` is
+    fixed: the estimated degree of the exponentials and quintics would be > 20 and make assembly
+    ~10× slower for no accuracy gain."""
     p = params
     W = dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (3,)))
     u, u_old = dolfinx.fem.Function(W, name="w_xi_phi"), dolfinx.fem.Function(W)
@@ -138,7 +151,7 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     w0, xi0 = u_old[0], u_old[1]
     dt = dolfinx.fem.Constant(mesh, 0.01)
     noise = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("DG", 0)), name="noise")
-    h = xi**3 * (6 * xi**2 - 15 * xi + 10)
+    h = interpolation(xi)
     dh = 30 * xi**2 * (1 - xi) ** 2
     dg = 2 * xi * (1 - xi) * (1 - 2 * xi)
 
@@ -150,13 +163,13 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     c_s, dc_s = concentration(p.eps_s, w)
     D = p.M0 * c_l * (1 - h) ** 2
     D_N = p.nF_RT * D
-    h0 = xi0**3 * (6 * xi0**2 - 15 * xi0 + 10)
+    h0 = interpolation(xi0)
     c_l0, _ = concentration(p.eps_l, w0)
     c_s0, _ = concentration(p.eps_s, w0)
     content = (1 - h) * c_l + h * p.d_v * c_s
     content_old = (1 - h0) * c_l0 + h0 * p.d_v * c_s0
     G = p.L_eta * (ufl.exp(p.nF_RT * phi / 2) - p.c_ratio * c_l * (1 - h) * ufl.exp(-p.nF_RT * phi / 2)) * dh
-    sigma = p.sigma_s * h + p.sigma_l * (1 - h)
+    sigma = conductivity(xi, p)
     dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": quadrature_degree})
     ion_flux = D * ufl.grad(w) + D_N * ufl.grad(phi)
     F = ((content - content_old) / dt * q + ufl.inner(ion_flux, ufl.grad(q))
@@ -222,8 +235,18 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     if tdim > 1:
         midpoints[:, 1] -= y_lo
     noise_dofs = noise.function_space.dofmap.list[cells, 0]
+    # the mesh edges as pairs of ξ DOFs (indices into u) and the x of their two vertices (P1 on
+    # a linear mesh: vertex, DOF and geometry node correspond through the cell closures)
+    mesh.topology.create_connectivity(1, 0)
+    edges = mesh.topology.connectivity(1, 0).array.reshape(-1, 2)
+    c2v = mesh.topology.connectivity(tdim, 0).array.reshape(num_cells, -1)
+    vertex_dof = np.empty(mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts, np.int64)
+    vertex_dof[c2v.ravel()] = W.sub(1).dofmap.list[:num_cells].ravel()
+    vertex_x = np.empty(len(vertex_dof))
+    vertex_x[c2v.ravel()] = mesh.geometry.x[mesh.geometry.dofmap[:num_cells].ravel(), 0]
+    tip_edges = (vertex_dof[edges], vertex_x[edges])
     return PhaseFieldProblem(u, u_old, dt, noise, F, J, bcs, p, applied_potential, midpoints, noise_dofs, seed,
-                             height, hi, content, deposit, currents)  # fmt: skip
+                             height, hi, content, deposit, currents, tip_edges)  # fmt: skip
 
 
 def _initial_potential(u, p, applied, left, right, fdim) -> dolfinx.fem.Function:
@@ -232,9 +255,7 @@ def _initial_potential(u, p, applied, left, right, fdim) -> dolfinx.fem.Function
     solution in the metal, where σ_s = 1e6: the first Newton residual would be 1e5 and a
     relative tolerance would leave the ion rows unconverged.)"""
     V, _ = u.function_space.sub(2).collapse()
-    xi = u[1]
-    h = xi**3 * (6 * xi**2 - 15 * xi + 10)
-    sigma = p.sigma_s * h + p.sigma_l * (1 - h)
+    sigma = conductivity(u[1], p)
     trial, test = ufl.TrialFunction(V), ufl.TestFunction(V)
     zero = dolfinx.fem.Constant(V.mesh, 0.0)
     bcs = [dolfinx.fem.dirichletbc(dolfinx.fem.Constant(V.mesh, value), dolfinx.fem.locate_dofs_topological(V, fdim, facets), V)
@@ -278,33 +299,19 @@ def order_parameter(problem: PhaseFieldProblem) -> dolfinx.fem.Function:
 def tip_position(problem: PhaseFieldProblem) -> float:
     """The largest x at which ξ = 1/2: along every mesh edge on which ξ − 1/2 changes sign, the
     crossing by linear interpolation (exact for P1); the furthest point of the deposit."""
-    mesh = problem.u.function_space.mesh
-    xi = order_parameter(problem)
-    mesh.topology.create_connectivity(1, 0)
-    edges = mesh.topology.connectivity(1, 0).array.reshape(-1, 2)
-    V = xi.function_space
-    # P1: the DOF of a vertex via the cell closure; build vertex → dof once per call
-    vdof = np.empty(mesh.geometry.x.shape[0], dtype=np.int64)
-    c2v = mesh.topology.connectivity(mesh.topology.dim, 0).array.reshape(V.dofmap.list.shape)
-    vdof[c2v.ravel()] = V.dofmap.list.ravel()
-    geom_of_vertex = np.empty_like(vdof)
-    geom_of_vertex[c2v.ravel()] = mesh.geometry.dofmap.ravel()
-    a, b = vdof[edges[:, 0]], vdof[edges[:, 1]]
-    fa, fb = xi.x.array[a] - 0.5, xi.x.array[b] - 0.5
-    cross = fa * fb <= 0.0
-    cross &= (fa != fb)
-    xa = mesh.geometry.x[geom_of_vertex[edges[cross, 0]], 0]
-    xb = mesh.geometry.x[geom_of_vertex[edges[cross, 1]], 0]
-    s = fa[cross] / (fa[cross] - fb[cross])
-    local = float(np.max(xa + s * (xb - xa), initial=-np.inf))
-    return mesh.comm.allreduce(local, op=MPI.MAX)
+    dofs, xs = problem.tip_edges
+    f = problem.u.x.array[dofs] - 0.5
+    cross = (f[:, 0] * f[:, 1] <= 0.0) & (f[:, 0] != f[:, 1])
+    s = f[cross, 0] / (f[cross, 0] - f[cross, 1])
+    local = float(np.max(xs[cross, 0] + s * (xs[cross, 1] - xs[cross, 0]), initial=-np.inf))
+    return problem.u.function_space.mesh.comm.allreduce(local, op=MPI.MAX)
 
 
 @dataclass
 class PhaseFieldHistory:
     """Per accepted step: time, step size, Newton iterations, deposit thickness ∫ξ dx / L_y,
-    tip position, the charge currents through the electrode and reservoir faces as consistent fluxes
-    (∫ σ ∇φ·n ds / L_y), the ion flux in from the reservoir, and the ion content ∫ c dx / L_y."""
+    tip position, the charge currents through the electrode and reservoir faces (∮ σ ∇φ·n ds / L_y,
+    consistent fluxes), the ion flux in from the reservoir, and the ion content ∫ c dx / L_y."""
 
     time: list = field(default_factory=list)
     dt: list = field(default_factory=list)
@@ -341,11 +348,11 @@ def run_phase_field(problem: PhaseFieldProblem, t_end: float, dt0: float = 1e-3,
                     step_start: int = 0) -> PhaseFieldHistory:  # fmt: skip
     """Backward Euler from ``t_start`` to ``t_end`` (or until ``stop(history)``), Newton with
     MUMPS (relative tolerance 1e-8; a line search that stalls after a 1e6-fold reduction, at the
-    round-off floor of the 1e6 conductivity contrast, also counts).  Step control on the order parameter: a step
-    whose largest nodal change of ξ exceeds 2 × ``max_change``, or whose Newton solve fails, is
-    repeated with half the step; otherwise the next step is Δt · min(1.5, max_change / max|Δξ|),
-    at most ``dt_max``.  Raises
-    :class:`ConvergenceError` when the step falls below 1e-9."""
+    round-off floor of the 1e6 conductivity contrast, also counts).  Step control on the order
+    parameter: a step whose largest nodal change of ξ exceeds 2 × ``max_change``, or whose Newton
+    solve fails, is repeated with half the step; otherwise the next step is
+    Δt · min(1.5, max_change / max|Δξ|), at most ``dt_max``.  Raises :class:`ConvergenceError`
+    when the step falls below 1e-9."""
     mesh = problem.u.function_space.mesh
     comm = mesh.comm
     opts = {"snes_type": "newtonls", "snes_linesearch_type": "bt", "snes_rtol": 1e-8, "snes_atol": 1e-10,

@@ -48,14 +48,15 @@ def _parser() -> argparse.ArgumentParser:
                         "potential: morphology, tip position, ParaView series (nondimensional; docs/phase-field.md)")  # fmt: skip
     pf.add_argument("--potential", type=float, action="append", metavar="PHI",
                     help="applied electrode potential, nondimensional (repeatable; default -0.45 and -0.25)")
-    pf.add_argument("--length", type=float, default=50.0, help="domain length along the growth direction (default 50)")
-    pf.add_argument("--height", type=float, default=25.0, help="domain height (default 25)")
-    pf.add_argument("--dx", type=float, default=0.25, help="mesh spacing, at most half the front width (default 0.25)")
-    pf.add_argument("--front", type=float, default=10.0, help="initial flat front position (default 10)")
-    pf.add_argument("--t-end", type=float, default=40.0, help="end time, model units (default 40)")
-    pf.add_argument("--stop-tip", type=float, default=40.0, help="stop when the tip reaches this x (default 40)")
-    pf.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    pf.add_argument("--noise", type=float, help="noise amplitude (default: the published 0.04)")
+    for flag, what in (("--length", "domain length along the growth direction (default 50)"),
+                       ("--height", "domain height (default 25)"),
+                       ("--dx", "mesh spacing, at most half the front width (default 0.25)"),
+                       ("--front", "initial flat front position (default 10)"),
+                       ("--t-end", "end time, model units (default 40)"),
+                       ("--stop-tip", "stop when the tip reaches this x (default 40)"),
+                       ("--noise", "noise amplitude (default: the published 0.04)")):  # fmt: skip
+        pf.add_argument(flag, type=float, help=what)
+    pf.add_argument("--seed", type=int, help="noise seed (default 0)")
     pf.add_argument("--out", default="results/phase-field", help="result directory (default results/phase-field)")
     pf.add_argument("--quiet", action="store_true", help="print only the final lines")
     pf.add_argument("--force", action="store_true", help="recompute, even if --out holds this result")
@@ -169,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "phase-field":
             from fem.app.phase_field_study import PhaseFieldStudy, phase_field_study
 
-            study = PhaseFieldStudy(potentials=tuple(args.potential or (-0.45, -0.25)), length=args.length,
-                                    height=args.height, dx=args.dx, front=args.front, t_end=args.t_end,
-                                    stop_tip=args.stop_tip, seed=args.seed, noise=args.noise)  # fmt: skip
+            given = {"potentials": tuple(args.potential) if args.potential else None, "length": args.length,
+                     "height": args.height, "dx": args.dx, "front": args.front, "t_end": args.t_end,
+                     "stop_tip": args.stop_tip, "seed": args.seed, "noise": args.noise}  # fmt: skip
+            study = PhaseFieldStudy(**{k: v for k, v in given.items() if v is not None})  # the rest: its defaults
             log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
             summary = phase_field_study(study, Path(args.out), comm, log=log, force=args.force)
             if root:
