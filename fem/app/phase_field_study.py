@@ -141,7 +141,7 @@ def _run_one(v, name, study, params, rd, comm, say):
     interval = study.t_end / 100
 
     def monitor(t, step, pr):
-        tip = pr_history.tip[-1] if pr_history.tip else study.front
+        tip = pr_history.tip[-1]
         if t >= state["next"]:
             fill()
             for f in out_fns.values():
@@ -200,21 +200,16 @@ def _run_one(v, name, study, params, rd, comm, say):
     say(f"{name}: {result['stop_reason']} at t = {result['final_time']:.3f}; tip advance {tip_advance:.2f}, "
         f"mean advance {mean_advance:.2f} (ratio {result['tip_over_mean_advance'] or 0:.2f}); "
         f"balances {faraday_rel:.1e} / {ions_rel:.1e}")  # fmt: skip
-    points = _points(problem)  # collective
-    if comm.rank == 0:
+    if comm.rank == 0:  # the vertex coordinates are those of every snapshot
         np.savez_compressed(rd.path(f"{name}_snapshots.npz"), times=np.array([s[0] for s in snapshots]),
-                            **{f"xi_{k}": s[1] for k, s in enumerate(snapshots)}, points=points)  # fmt: skip
+                            **{f"xi_{k}": s[1].nodal["xi"] for k, s in enumerate(snapshots)},
+                            points=snapshots[0][1].points[:, :2])  # fmt: skip
     return result
 
 
 def _gather(problem):
-    g = gather_on_root({"xi": order_parameter(problem)}, {})
-    return None if g is None else g.nodal["xi"]
-
-
-def _points(problem):
-    g = gather_on_root({"xi": order_parameter(problem)}, {})
-    return None if g is None else g.points[:, :2]
+    """ξ at the vertices, gathered on rank 0 (None elsewhere); collective."""
+    return gather_on_root({"xi": order_parameter(problem)}, {})
 
 
 def _figure(path: Path, study: PhaseFieldStudy, results: dict, rd) -> None:
