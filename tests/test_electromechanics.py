@@ -8,7 +8,7 @@ import math
 import dolfinx
 import numpy as np
 import pytest
-from conftest import UM, read_summary, run_cli, run_on_one_and_two_ranks
+from conftest import RUN_TO_RUN_RTOL, UM, read_summary, run_cli, run_on_one_and_two_ranks
 
 from fem.conduction import CounterCondition, conductivity_field, interface_problem
 from fem.constants import FARADAY, NA_MOLAR_VOLUME
@@ -156,6 +156,7 @@ fracture_toughness = "0.5 MPa*m^0.5"
 """
 
 
+@pytest.mark.slow
 def test_mechanics_case_serial_and_two_ranks(write_case, tmp_path):
     outs = [read_summary(out) for out in run_on_one_and_two_ranks("run", write_case(MECH_CASE), tmp_path)]
     for name in ("NPS", "soft"):
@@ -164,8 +165,9 @@ def test_mechanics_case_serial_and_two_ranks(write_case, tmp_path):
         assert mech["coupling"]["converged"] and mech["coupling"]["passes"] >= 2
         assert mech["load"]["stack_pressure"] == 62.5e6 and mech["load"]["deposit_time"] == 30.0
         p1, p2 = mech["defects"][0]["deposit_pressure"], two["mechanics"]["defects"][0]["deposit_pressure"]
-        assert abs(p1 - p2) < 1e-6 * p1
-        assert abs(one["metrics"]["max_over_mean"] - two["metrics"]["max_over_mean"]) < 1e-8
+        # the coupling stops at a pressure change of 1e-8 of its scale (rtol), Newton at 1e-10
+        assert p2 == pytest.approx(p1, rel=RUN_TO_RUN_RTOL)
+        assert two["metrics"]["max_over_mean"] == pytest.approx(one["metrics"]["max_over_mean"], rel=RUN_TO_RUN_RTOL)
     soft = outs[0]["electrolytes"]["soft"]["mechanics"]
     assert soft["elastic_constants"]["youngs_modulus"] == 10e9
     assert soft["defects"][0]["fracture_toughness"] == 0.5e6

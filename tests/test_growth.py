@@ -96,6 +96,7 @@ material = "NPS"
 """
 
 
+@pytest.mark.slow
 def test_protrusion_mass_balance_and_restart(write_case, tmp_path, monkeypatch):
     case = write_case(PROTRUSION)
     whole = tmp_path / "whole"
@@ -123,15 +124,22 @@ def test_protrusion_mass_balance_and_restart(write_case, tmp_path, monkeypatch):
     assert (whole / "NPS" / "growth.csv").read_text() == (part / "NPS" / "growth.csv").read_text()
 
 
+@pytest.mark.slow
 def test_growth_two_ranks_match_one_rank(write_case, tmp_path):
-    finals = []
+    """Remeshing amplifies round-off: the partition changes the last bits of the markers, Gmsh
+    then places the next mesh's nodes differently, and from there on the two runs differ by a
+    discretisation-level amount, not by the solver tolerance (seen: 0 at steps 0-1, 5e-8 in the
+    tip current at step 2, 2e-7 at the end).  So compare what the growth is for, physical
+    quantities, within a bound from the discretisation: refining this mesh by 0.7x changes the
+    time to target by 4.6e-4 and the final tip current by 2.2e-3; 1e-5 is 40x below that."""
+    records = []
     for out in run_on_one_and_two_ranks("grow", write_case(PROTRUSION.replace('"1.2 um"', '"0.6 um"')), tmp_path):
-        data = np.load(out / "NPS" / "interfaces.npz")
-        finals.append(data[f"step_{data['steps'][-1]:04d}"])
-    assert finals[0].shape == finals[1].shape
-    # same marker set; positions to the solver tolerance (1e-8 of the advance seen)
-    advance = np.max(finals[0][:, 1]) - 4e-6
-    assert np.max(np.abs(finals[0] - finals[1])) < 1e-6 * advance
+        records.append(read_summary(out)["electrolytes"]["NPS"])
+    one, two = records
+    assert one["stop_reason"] == two["stop_reason"] == "target_growth"
+    for key in ("time_to_target_growth", "initial_tip_current", "final_tip_current", "metal_area_gain"):
+        assert two[key] == pytest.approx(one[key], rel=1e-5), key
+    assert max(one["max_mass_balance_error"], two["max_mass_balance_error"]) < 5e-3
 
 
 def test_growth_refuses_what_it_cannot_grow(write_case, tmp_path):

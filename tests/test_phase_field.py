@@ -116,8 +116,10 @@ def _history(out):
     return np.genfromtxt(out / "phi_0.450_history.csv", delimiter=",", names=True)
 
 
+@pytest.mark.slow
 def test_cli_one_and_two_ranks_agree(tmp_path):
-    """The same noisy 2-D run on 1 and 2 ranks: same steps, tip and deposit to 1e-8."""
+    """The same noisy 2-D run on 1 and 2 ranks: same steps; time, tip, deposit and ion content
+    to 1e-6, 100x the Newton tolerance (snes_rtol 1e-8) that bounds where each step stops."""
     args = ["phase-field", "--potential", "-0.45", "--length", "10", "--height", "4", "--front", "3",
             "--stop-tip", "6", "--t-end", "0.08", "--quiet"]  # fmt: skip
     hist = []
@@ -129,9 +131,10 @@ def test_cli_one_and_two_ranks_agree(tmp_path):
             assert (tmp_path / f"np{ranks}" / name).exists()
     assert len(hist[0]) == len(hist[1]) > 5
     for key in ("time", "tip", "deposit", "content"):
-        assert np.allclose(hist[0][key], hist[1][key], rtol=1e-8, atol=1e-10), key
+        assert np.allclose(hist[0][key], hist[1][key], rtol=1e-6, atol=1e-10), key
 
 
+@pytest.mark.slow
 def test_cli_resumes_after_a_finished_potential(tmp_path, monkeypatch):
     """Killed after the first potential: the same command reuses it and runs the second; the
     result equals an uninterrupted run's."""
