@@ -36,6 +36,7 @@ def test_bad_sweep_is_refused_before_running(write_case, tmp_path):
     assert r.returncode == 2 and "dendrite-fem sweep" in r.stderr
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes_without_redoing_finished_runs(write_case, tmp_path):
     case = write_case(SWEEP)
     out = tmp_path / "sweep"
@@ -88,6 +89,7 @@ def test_report_of_a_single_run(tmp_path, write_case, target):
     assert "Most homogeneous: **NAS**" in (out / "report" / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_sweep_with_mpi_ranks_per_run(write_case, tmp_path):
     # the Docker section's command: every run on 2 MPI ranks
     small = SWEEP.split("[sweep]")[0] + '[sweep]\n"operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]\n'
