@@ -1,6 +1,11 @@
 # The two commands of the README:
 #   make demo   – create/reuse .venv, run the default case (NAS vs NPS at a defect)
-#   make test   – create/reuse .venv, run the test suite
+#   make test   – create/reuse .venv, run the test suite (the long studies are in test-slow)
+# and beside them:
+#   make test-slow   – the long-study tests (marker "slow": two-rank growth, 3-D partitions,
+#                      interrupted sweeps, the Slurm job array where a cluster answers)
+#   make image-test  – build the Docker image and run the default job, a sweep with its report
+#                      and `verify --quick` in it; checks the outputs on the host
 # NP=2 runs the demo on two MPI ranks.
 
 PYTHON ?= python3
@@ -11,7 +16,7 @@ OUT    ?= results/nas_vs_nps_protrusion
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv clean
+.PHONY: demo test test-slow image-test venv clean
 
 venv: $(STAMP)
 
@@ -26,7 +31,13 @@ demo: $(STAMP)
 	$(BIN)/mpiexec -n $(NP) $(BIN)/dendrite-fem run $(CASE) --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+image-test: $(STAMP)
+	tests/image-test.sh
 
 clean:
 	rm -rf results .pytest_cache
