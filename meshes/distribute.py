@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,8 @@ def build_mesh(
                     counts = _group_sizes()
                     if cached is not None:
                         cached.parent.mkdir(parents=True, exist_ok=True)
-                        partial = cached.with_suffix(f".{os.getpid()}.partial.msh")
+                        # unique per process and node: array tasks on several nodes share the cache
+                        partial = cached.with_suffix(f".{socket.gethostname()}.{os.getpid()}.partial.msh")
                         gmsh.option.setNumber("Mesh.Binary", 1)  # exact doubles, and fast to read
                         gmsh.write(str(partial))
                         os.replace(partial, cached)  # atomic: concurrent runs never read half a file

@@ -64,12 +64,29 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("materials", help="list the electrolyte and interlayer libraries with sources")
-    swp = sub.add_parser("sweep", help="run every combination of a sweep file, in parallel, resumable")
-    swp.add_argument("sweep", help="case file with a [sweep] table")
+    swp = sub.add_parser("sweep", help="run every combination of a sweep file, here or as a Slurm job array; resumable")
+    swp.add_argument("sweep", nargs="?", help="case file with a [sweep] table")
     swp.add_argument("--out", help="sweep directory (default: results/<case name>-sweep)")
-    swp.add_argument("--jobs", type=int, default=0, help="runs at a time (default: cores / --np)")
+    swp.add_argument("--jobs", type=int, default=0, help="runs at a time on this machine (default: cores / --np)")
     swp.add_argument("--np", type=int, default=1, help="MPI ranks per run")
     swp.add_argument("--force", action="store_true", help="recompute finished runs")
+    swp.add_argument("--scheduler", choices=("local", "slurm"), default="local",
+                     help="local: run here (default); slurm: submit one job array, a task per unfinished run, "
+                     "and a dependent job that collects sweep.csv and the report (docs/cluster.md)")  # fmt: skip
+    swp.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
+    swp.add_argument("--time-limit", default="1:00:00", help="Slurm time limit per run (default 1:00:00)")
+    swp.add_argument("--max-concurrent", type=int, default=0, help="Slurm: runs at once (default: no limit)")
+    swp.add_argument("--srun-mpi", default="pmi2",
+                     help="srun --mpi plugin the MPI library speaks (default pmi2, for MPICH; pmix for Open MPI)")
+    swp.add_argument("--sbatch-option", action="append", default=[], metavar="--OPT=VALUE",
+                     help="a further sbatch option for every job, e.g. --sbatch-option=--account=proj (repeatable)")
+    swp.add_argument("--status", metavar="DIR", help="show the runs of a submitted sweep: finished, running, "
+                     "queued, failed, not submitted")  # fmt: skip
+    swp.add_argument("--collect", metavar="DIR", help="write DIR/sweep.csv and the report from the runs on disk")
+    tsk = sub.add_parser("sweep-task", help="run one run of a sweep directory (what a Slurm array task runs)")
+    tsk.add_argument("dir", help="the sweep directory (with sweep.json)")
+    tsk.add_argument("index", type=int, help="the run's number (run-NNNN)")
+    tsk.add_argument("--force", action="store_true", help="recompute a finished run")
     rep = sub.add_parser("report", help="Markdown report of a sweep or of a run directory")
     rep.add_argument("results", help="a sweep directory (with sweep.csv) or a run directory (with summary.json)")
     rep.add_argument("--out", help="report directory (default: RESULTS/report)")
@@ -103,6 +120,63 @@ def _print_table(summary: dict) -> None:
     Console(width=200).print(t)
 
 
+def _sweep(args, comm) -> int:
+    """``dendrite-fem sweep``: run here, submit to Slurm, show the status or collect."""
+    from fem.app import slurm
+    from fem.app.case import CaseError
+    from fem.app.sweep import load_sweep, run_sweep
+
+    if comm.size > 1:
+        raise CaseError("run 'dendrite-fem sweep' without mpiexec; use --np for MPI ranks per run")
+    if args.status or args.collect:
+        if args.sweep:
+            raise CaseError("--status and --collect take the sweep directory; give no sweep file with them")
+        if args.status:
+            states, lines = slurm.status(Path(args.status))
+            print("\n".join(lines))
+            return EXIT_OTHER if any(s.state == "failed" for s in states) else 0
+        table, rows = slurm.collect_now(Path(args.collect))
+        return _sweep_table(table, rows)
+    if not args.sweep:
+        raise CaseError("dendrite-fem sweep: give a sweep file (or --status DIR / --collect DIR)")
+    if args.np < 1 or args.jobs < 0:
+        raise CaseError(f"--np {args.np} --jobs {args.jobs}: --np needs at least 1 rank per run; --jobs is 0 "
+                        "(one run per --np cores) or a positive number of runs at a time")  # fmt: skip
+    path, runs = load_sweep(args.sweep)
+    import tomllib
+
+    name = tomllib.loads(path.read_text())["case"]["name"]
+    out = Path(args.out or Path("results") / f"{name}-sweep")
+    if args.scheduler == "slurm":
+        options = slurm.SlurmOptions(args.partition, args.time_limit, args.np, args.max_concurrent, args.srun_mpi,
+                                     tuple(args.sbatch_option))  # fmt: skip
+        slurm.submit(path, out, options, args.force)
+        print(f"follow it with: dendrite-fem sweep --status {out}")
+        return 0
+    print(f"{len(runs)} runs into {out}/ ({args.jobs or 'auto'} at a time, {args.np} rank(s) each)")
+    table, rows = run_sweep(path, out, args.jobs, args.np, args.force, progress=sys.stderr.isatty())
+    return _sweep_table(table, rows)
+
+
+def _sweep_table(table: Path, rows: list[dict]) -> int:
+    failed = sorted({r["run"] for r in rows if r.get("status") != "ok"})
+    print(f"{table}: {len(rows)} rows" + (f"; FAILED runs: {', '.join(failed)}" if failed else ""))
+    return EXIT_OTHER if failed else 0
+
+
+def _check_launcher(comm) -> None:
+    """srun without a PMI plugin starts N independent one-rank runs that overwrite each other's
+    results: refuse that (each copy says so) before anything is written."""
+    import os
+
+    from fem.app.case import CaseError
+
+    tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
+    if comm.size == 1 and tasks.isdigit() and int(tasks) > 1:
+        raise CaseError(f"srun started {tasks} tasks but MPI sees one rank in each: launch with "
+                        "'srun --mpi=pmi2' (MPICH, as in the dolfinx-solver-real wheel) or your site's PMI plugin")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # imported here so that --help works without MPI/DOLFINx start-up
@@ -118,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     comm = MPI.COMM_WORLD
     root = comm.rank == 0
     try:
+        _check_launcher(comm)
         if args.command == "materials":
             if root:
                 for e in LIBRARY.values():
@@ -136,20 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(Path(__file__).with_name("paraview_show.py"))
             return 0
         if args.command == "sweep":
-            from fem.app.sweep import load_sweep, run_sweep
+            return _sweep(args, comm)
+        if args.command == "sweep-task":
+            from fem.app.slurm import task_arguments
 
-            if comm.size > 1:
-                raise CaseError("run 'dendrite-fem sweep' without mpiexec; use --np for MPI ranks per run")
-            _, runs = load_sweep(args.sweep)
-            import tomllib
-
-            name = tomllib.loads(Path(args.sweep).read_text())["case"]["name"]
-            out = Path(args.out or Path("results") / f"{name}-sweep")
-            print(f"{len(runs)} runs into {out}/ ({args.jobs or 'auto'} at a time, {args.np} rank(s) each)")
-            table, rows = run_sweep(args.sweep, out, args.jobs, args.np, args.force, progress=sys.stderr.isatty())
-            failed = sorted({r["run"] for r in rows if r.get("status") != "ok"})
-            print(f"{table}: {len(rows)} rows" + (f"; FAILED runs: {', '.join(failed)}" if failed else ""))
-            return EXIT_OTHER if failed else 0
+            return main(task_arguments(Path(args.dir), args.index, args.force))
         if args.command == "report":
             from fem.app.report import write_report
 

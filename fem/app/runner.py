@@ -88,6 +88,12 @@ def source_hash() -> str:
     return digest.hexdigest()
 
 
+def result_key(case_hash: str) -> str:
+    """The key a finished or partial result is recognised by: the case (file and overrides),
+    the version and the package source.  A result with another key is never reused."""
+    return f"{case_hash}:{fem.__version__}:{source_hash()}"
+
+
 def software_versions() -> dict[str, str]:
     return {
         "dendrite-fem": fem.__version__,
@@ -112,7 +118,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     (:func:`fem.floor.poisson_floor`) and records the ratio of the Newton solve to it.
     ``mesh_cache`` is a directory where the Gmsh mesh is kept and reused by runs of the
     same geometry (:func:`meshes.distribute.build_mesh`)."""
-    key = f"{case_hash}:{fem.__version__}:{source_hash()}"
+    key = result_key(case_hash)
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:

@@ -119,27 +119,51 @@ def _strip_sweep(text: str) -> str:
     return "\n".join(out)
 
 
-def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, force: bool = False,
-              progress: bool = True) -> tuple[Path, list[dict]]:  # fmt: skip
-    """Run (or finish) a sweep; returns the table path and its rows."""
-    path, runs = load_sweep(path)
-    out = Path(out)
+def layout(path: Path, runs: list[Run], out: Path) -> Path:
+    """Lay out the directory of a validated sweep: ``runs/``, ``base_case.toml`` and
+    ``sweep.json`` (the runs and their overrides, which a scheduler's tasks read back).
+    Returns the base case."""
     (out / "runs").mkdir(parents=True, exist_ok=True)
     base = _base_case(path, out)
-    jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
-    (out / "sweep.json").write_text(json.dumps({
+    record = {
         "sweep_file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "runs": [{"name": r.name, "overrides": r.overrides} for r in runs],
-    }, indent=2) + "\n")  # fmt: skip
+        "runs": [{"name": r.name, "overrides": r.overrides, "parameters": r.parameters} for r in runs],
+    }  # fmt: skip
+    tmp = out / ".sweep.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, out / "sweep.json")
+    return base
+
+
+def recorded_runs(out: Path) -> tuple[Path, list[Run]]:
+    """The base case and runs of a sweep directory laid out by :func:`layout`."""
+    try:
+        record = json.loads((out / "sweep.json").read_text())
+        runs = [Run(int(r["name"].split("-")[1]), r["overrides"], r.get("parameters", {})) for r in record["runs"]]
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise CaseError(f"{out}: not a sweep directory (no readable sweep.json: {exc})") from None
+    return out / "base_case.toml", runs
+
+
+def run_arguments(out: Path, base: Path, run: Run, force: bool = False) -> list[str]:
+    """``dendrite-fem`` arguments of one run of the sweep.  Runs that share a geometry (a
+    current or electrolyte sweep) mesh it once, through the sweep's mesh cache."""
+    args = ["run", str(base), "--out", str(out / "runs" / run.name), "--quiet", "--mesh-cache", str(out / "meshes")]
+    for text in run.overrides:
+        args += ["--set", text]
+    return args + (["--force"] if force else [])
+
+
+def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, force: bool = False,
+              progress: bool = True) -> tuple[Path, list[dict]]:  # fmt: skip
+    """Run (or finish) a sweep on this machine; returns the table path and its rows."""
+    path, runs = load_sweep(path)
+    out = Path(out)
+    base = layout(path, runs, out)
+    jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
 
     def execute(run: Run) -> tuple[Run, int, str]:
-        # runs that share a geometry (a current or electrolyte sweep) mesh it once
-        cmd = [sys.executable, "-m", "fem.app.cli", "run", str(base), "--out", str(out / "runs" / run.name), "--quiet",
-               "--mesh-cache", str(out / "meshes")]  # fmt: skip
-        for text in run.overrides:
-            cmd += ["--set", text]
-        if force:
-            cmd.append("--force")
+        cmd = [sys.executable, "-m", "fem.app.cli", *run_arguments(out, base, run, force)]
         if ranks > 1:
             cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
         r = subprocess.run(cmd, capture_output=True, text=True)
