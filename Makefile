@@ -30,11 +30,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mpiexec -n $(NP) $(BIN)/dendrite-fem run $(CASE) --out $(OUT)
 
+# one pytest worker per core; a test module stays on one worker (its module-scoped fixtures
+# are computed once)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --dist loadfile
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow -n auto --dist loadfile
 
 image-test: $(STAMP)
 	tests/image-test.sh
