@@ -4,7 +4,7 @@ Every rung is a real run of the CLI (``mpiexec -n N dendrite-fem run``) on
 benchmarks/cases/ladder_{2d,3d}.toml with the three mesh sizes multiplied by a factor
 (DOFs ∝ factor^-dim), with ``--time-poisson-floor``: in the same run, on the same mesh,
 one linear Poisson solve with the same CG + GAMG options and tolerance is timed
-(fem/floor.py), and summary.json records Newton-solve / Poisson-floor.
+(fem/numerics/floor.py), and summary.json records Newton-solve / Poisson-floor.
 
     .venv/bin/python benchmarks/performance.py                 # the full ladder (~1 h here)
     .venv/bin/python benchmarks/performance.py --quick         # 2 small rungs per dimension
@@ -189,7 +189,7 @@ def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
         "Wall times in seconds (maximum over ranks).  *solve* is the whole solve phase of the run "
         "(JIT of the forms included, cached after the first run); *Newton* is PETSc's SNESSolve alone; "
         "*Poisson floor* is assembly + preconditioner set-up + Krylov solve of one linear Poisson problem "
-        "on the same mesh (fem/floor.py).\n\n" + table(rows)
+        "on the same mesh (fem/numerics/floor.py).\n\n" + table(rows)
         + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n" + solve_split(rows)
         + "\n\nSame answer on 1 and 2 ranks (CG + GAMG, rtol 1e-12):\n\n" + rank_agreement(rows) + "\n"
     )  # fmt: skip

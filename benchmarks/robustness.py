@@ -83,11 +83,11 @@ FAULTS = [
 
 
 def run(args: list[str], fault: str | None, ranks: int, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     env.pop("DENDRITE_FEM_FAULT", None)
     if fault:
         env["DENDRITE_FEM_FAULT"] = fault
-    cmd = [sys.executable, "-m", "fem.app.cli", *args]
+    cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *args]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=cwd, env=env)

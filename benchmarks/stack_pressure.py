@@ -82,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     csv_path = args.from_csv
     if csv_path is None:
-        cmd = [sys.executable, "-m", "fem.app.cli", "sweep", str(SWEEP), "--out", str(OUT)]
+        cmd = [sys.executable, "-m", "dendrite_fem.app.cli", "sweep", str(SWEEP), "--out", str(OUT)]
         subprocess.run(cmd, check=True, cwd=ROOT)
         csv_path = OUT / "sweep.csv"
     rows = _rows(csv_path)

@@ -1,22 +1,28 @@
-"""DOLFINx solver for Na⁺ conduction and Butler–Volmer deposition at SE/anode interfaces.
+"""dendrite-fem: where Na⁺ current concentrates at defects and pores of the solid-electrolyte /
+sodium-anode interface, with DOLFINx.
 
-One concept per module (equations of physics.md §2):
+The package by concept (the equations are numbered in ``docs/model.md``):
 
-* :mod:`fem.constants`   – physical constants (SI)
-* :mod:`fem.materials`   – electrolyte library with sources, σ(T)
-* :mod:`fem.kinetics`    – Butler–Volmer law, its inverse, R_ct, Wagner length
-* :mod:`fem.conduction`  – the weak form of ∇·(σ∇φ) = 0 with its boundary conditions
-* :mod:`fem.solver`      – Newton (PETSc SNES), linearised initial guess, continuation
-* :mod:`fem.interface`   – interface profile and homogeneity metrics
-* :mod:`fem.fields`      – derived fields (i, |i|), ParaView output, gathering for plots
+* :mod:`dendrite_fem.geometry`  – windows, defects and their Gmsh meshes (the folder ``meshes/``)
+* :mod:`dendrite_fem.physics`   – materials, kinetics, conduction, mechanics, growth, phase field
+* :mod:`dendrite_fem.numerics`  – Newton (PETSc SNES) and the Poisson cost floor
+* :mod:`dendrite_fem.post`      – interface metrics and profile, derived fields and their output
+* :mod:`dendrite_fem.app`       – case files, the run pipeline, sweeps, reports, the command line
+* :mod:`dendrite_fem.verification` – closed forms, manufactured solutions, the ``verify`` suite
 
-:mod:`fem.app` is the orchestration (case files, CLI, figures); it is the only
-part that talks to both :mod:`meshes` and the solver.
+Importing the package loads the MPI library of the ``dolfinx-solver-real`` wheel first, which
+DOLFINx from that wheel needs: ``import dendrite_fem`` before ``import dolfinx`` (the wheel's own
+``import dolfinx_solver`` does the same; conda and the official images need neither).
 """
 
-try:  # the PyPI wheel must order MPI before DOLFINx; conda/Docker builds have no such module
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the PyPI wheel must load its MPI before DOLFINx does; conda/Docker builds have no such module
     import dolfinx_solver  # noqa: F401
-except ImportError:  # pragma: no cover - exercised on conda/Docker installs only
+except ImportError:  # pragma: no cover - exercised on conda/official-image installs only
     pass
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("dendrite-fem")
+except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"

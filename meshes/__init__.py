@@ -1,12 +1,12 @@
 """Gmsh geometry builders for SE/anode interfaces with defects and pores.
 
-Geometry lives here and only here: :mod:`meshes.spec` describes a window with
-its defects in SI units, :mod:`meshes.builders` turns it into a Gmsh model with
-the physical groups of :mod:`meshes.tags`, and :mod:`meshes.distribute` builds
+Geometry lives here and only here: :mod:`dendrite_fem.geometry.spec` describes a window with
+its defects in SI units, :mod:`dendrite_fem.geometry.builders` turns it into a Gmsh model with
+the physical groups of :mod:`dendrite_fem.geometry.tags`, and :mod:`dendrite_fem.geometry.distribute` builds
 that model on rank 0 and hands a distributed DOLFINx mesh to the solver.
 """
 
-from meshes.spec import (  # noqa: F401
+from dendrite_fem.geometry.spec import (  # noqa: F401
     Cone,
     Defect,
     Ellipse,

@@ -1,16 +1,16 @@
-"""Gmsh (OpenCASCADE) models of a :class:`~meshes.spec.Window`.
+"""Gmsh (OpenCASCADE) models of a :class:`~dendrite_fem.geometry.spec.Window`.
 
 The SE is the window box minus every defect body: a protrusion body is metal,
 a pore body is void, and in both cases the SE ends at its wall.  Boundary
 entities are classified by where they lie (top, sides, the flat interface, or
 the wall of the nearest defect) and put into the physical groups of
-:mod:`meshes.tags`.  Size fields refine at defect walls (tips, rims) and along
+:mod:`dendrite_fem.geometry.tags`.  Size fields refine at defect walls (tips, rims) and along
 the interface, and coarsen towards the counter side.
 
 OpenCASCADE works with absolute tolerances near 1e-7 model units, so the model
 is built in micrometres (:data:`MODEL_UNIT`) and the mesh scaled to metres by the
 caller.  Call these on one rank only, between ``gmsh.initialize()`` and
-``gmsh.finalize()``; :func:`meshes.distribute.build_mesh` does that.
+``gmsh.finalize()``; :func:`dendrite_fem.geometry.distribute.build_mesh` does that.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import math
 import gmsh
 import numpy as np
 
-from meshes import tags
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Round, Window, scaled
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Round, Window, scaled
 
 #: length of one Gmsh model unit [m]
 MODEL_UNIT = 1e-6

@@ -20,9 +20,9 @@ import dolfinx.io.gmsh
 import gmsh
 from mpi4py import MPI
 
-from meshes.builders import MODEL_UNIT, build_model
-from meshes.growing import GrowingInterface, build_growing_model
-from meshes.spec import GeometryError, Window
+from dendrite_fem.geometry.builders import MODEL_UNIT, build_model
+from dendrite_fem.geometry.growing import GrowingInterface, build_growing_model
+from dendrite_fem.geometry.spec import GeometryError, Window
 
 
 @dataclass

@@ -5,8 +5,8 @@ The interface runs from the left side (x = −w/2) to the right side (x = +w/2) 
 marker points of the growth model; the SE lies above it, up to the counter side y = L.  Each
 polyline segment is one mesh edge (transfinite with two nodes), so the mesh's interface
 vertices *are* the markers and the plating current is known exactly where the markers move.
-Physical groups and tags as for every window (:mod:`meshes.tags`).  Built in micrometres, like
-:mod:`meshes.builders`, on rank 0 by :func:`meshes.distribute.build_mesh`.
+Physical groups and tags as for every window (:mod:`dendrite_fem.geometry.tags`).  Built in micrometres, like
+:mod:`dendrite_fem.geometry.builders`, on rank 0 by :func:`dendrite_fem.geometry.distribute.build_mesh`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import gmsh
 import numpy as np
 
-from meshes import tags
-from meshes.spec import GeometryError, MeshSizes
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.spec import GeometryError, MeshSizes
 
 #: element size growth away from the interface and the tip (size per length)
 GRADING = 0.3

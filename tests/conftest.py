@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import fem  # noqa: F401  (orders the DOLFINx wheel's MPI before dolfinx)
+import dendrite_fem  # noqa: F401  (orders the DOLFINx wheel's MPI before dolfinx)
 
 ROOT = Path(__file__).resolve().parent.parent
 UM = 1e-6
@@ -32,10 +32,10 @@ def mpiexec() -> str:
 
 def run_cli(*args: str, np: int = 1, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``dendrite-fem`` in a fresh process (under mpiexec when np > 1)."""
-    cmd = [sys.executable, "-m", "fem.app.cli", *args]
+    cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *args]
     if np > 1:
         cmd = [mpiexec(), "-n", str(np), *cmd]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
 
 
@@ -96,11 +96,11 @@ def solve_window(window, sigma: float, kinetics, counter, degree: int = 1, linea
     """Mesh ``window``, solve with one conductivity; returns (problem, metrics, mesh data)."""
     import dolfinx
 
-    from fem.conduction import conductivity_field, interface_problem
-    from fem.interface import interface_metrics
-    from fem.solver import SolverOptions, solve_interface
-    from meshes import tags
-    from meshes.distribute import build_mesh
+    from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+    from dendrite_fem.post.interface import interface_metrics
+    from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+    from dendrite_fem.geometry import tags
+    from dendrite_fem.geometry.distribute import build_mesh
 
     m = build_mesh(window, geometry_order=1)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))

@@ -4,14 +4,14 @@
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli
 
-from fem.app.case import CaseError, load_case
-from meshes.spec import GeometryError
+from dendrite_fem.app.case import CaseError, load_case
+from dendrite_fem.geometry.spec import GeometryError
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_cases_validate(path):
     if "[sweep]" in path.read_text():
-        from fem.app.sweep import load_sweep
+        from dendrite_fem.app.sweep import load_sweep
 
         import math
         import tomllib

@@ -11,11 +11,11 @@ from conftest import SMALL_CASE
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from fem.app.case import Case, CaseError, format_validation_error
-from fem.interface import interface_metrics
-from fem.materials import MaterialError
-from fem.solver import ConvergenceError
-from meshes.spec import GeometryError
+from dendrite_fem.app.case import Case, CaseError, format_validation_error
+from dendrite_fem.post.interface import interface_metrics
+from dendrite_fem.physics.materials import MaterialError
+from dendrite_fem.numerics.solver import ConvergenceError
+from dendrite_fem.geometry.spec import GeometryError
 from pydantic import ValidationError
 
 SHAPES = {
@@ -56,10 +56,10 @@ def cases(draw):
 def test_valid_looking_cases_solve_with_balance_or_fail_cleanly(data):
     import dolfinx
 
-    from fem.conduction import conductivity_field, interface_problem
-    from fem.solver import solve_interface
-    from meshes import tags
-    from meshes.distribute import build_mesh
+    from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+    from dendrite_fem.numerics.solver import solve_interface
+    from dendrite_fem.geometry import tags
+    from dendrite_fem.geometry.distribute import build_mesh
 
     try:
         case = Case.model_validate(data)

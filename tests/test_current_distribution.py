@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import UM, solve_window
 
-from fem.conduction import CounterCondition
-from fem.kinetics import Kinetics
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, RandomDefects, Roughness, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, RandomDefects, Roughness, Round, Window
 
 GALV = CounterCondition("galvanostatic", 5.1)
 K = Kinetics(13.0)
@@ -75,8 +75,8 @@ def test_fast_kinetics_approach_primary_distribution():
 
 def test_mirror_symmetry_of_a_centred_defect():
     import dolfinx
-    from fem.fields import interpolant
-    from fem.interface import interface_trace, plating_profile
+    from dendrite_fem.post.fields import interpolant
+    from dendrite_fem.post.interface import interface_trace, plating_profile
 
     problem, _, mesh, _ = solve_window(GEOMETRIES["round"], 0.01, K, GALV)
     V1 = problem.phi.function_space
@@ -91,7 +91,7 @@ def test_mirror_symmetry_of_a_centred_defect():
 def test_continuation_rescues_a_hard_solve():
     """At 20 mA/cm² the linearised guess is far off; with at most 4 Newton steps per load
     step only continuation converges, and it must reach the same solution."""
-    from fem.solver import SolverOptions, solve_interface
+    from dendrite_fem.numerics.solver import SolverOptions, solve_interface
 
     window = GEOMETRIES["round"]
     hard = CounterCondition("galvanostatic", 200.0)

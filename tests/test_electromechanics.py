@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from conftest import RUN_TO_RUN_RTOL, UM, read_summary, run_cli, run_on_one_and_two_ranks
 
-from fem.conduction import CounterCondition, conductivity_field, interface_problem
-from fem.constants import FARADAY, NA_MOLAR_VOLUME
-from fem.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled, stress_report
-from fem.interface import interface_metrics
-from fem.kinetics import Kinetics, overpotential_for_current
-from fem.materials import get_mechanical
-from fem.mechanics import DEFECT_WALL_BASE, ElasticConstants
-from fem.solver import solve_interface
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
+from dendrite_fem.physics.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled, stress_report
+from dendrite_fem.post.interface import interface_metrics
+from dendrite_fem.physics.kinetics import Kinetics, overpotential_for_current
+from dendrite_fem.physics.materials import get_mechanical
+from dendrite_fem.physics.mechanics import DEFECT_WALL_BASE, ElasticConstants
+from dendrite_fem.numerics.solver import solve_interface
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
 K = Kinetics(13.0)
 I_APP = 5.1

@@ -13,10 +13,10 @@ import pytest
 from conftest import UM, solve_window
 from scipy.optimize import brentq
 
-from fem.conduction import CounterCondition
-from fem.constants import FARADAY, GAS_CONSTANT
-from fem.kinetics import Kinetics
-from meshes.spec import MeshSizes, Window
+from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.constants import FARADAY, GAS_CONSTANT
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.geometry.spec import MeshSizes, Window
 
 L = 50 * UM
 I_APP = 5.1  # 0.51 mA/cm²

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import read_summary, run_cli, run_on_one_and_two_ranks
 
-from fem.constants import FARADAY, NA_MOLAR_VOLUME
-from fem.growth import advance, faraday_velocity, metal_area, remove_loops, respace, vertex_normals
+from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
+from dendrite_fem.physics.growth import advance, faraday_velocity, metal_area, remove_loops, respace, vertex_normals
 
 
 def test_faraday_velocity_and_flat_advance():

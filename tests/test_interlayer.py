@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from conftest import UM, run_cli
 
-from fem.conduction import CounterCondition, conductivity_field, interface_problem
-from fem.fields import interpolant
-from fem.interface import interface_metrics, interface_trace, plating_profile
-from fem.kinetics import Kinetics, film_overpotential, overpotential_for_current
-from fem.solver import SolverOptions, solve_interface
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.spec import Cone, Defect, GeometryError, MeshSizes, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.post.fields import interpolant
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.physics.kinetics import Kinetics, film_overpotential, overpotential_for_current
+from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Cone, Defect, GeometryError, MeshSizes, Round, Window
 
 K = Kinetics(13.0, 0.3, 0.7)
 I_APP = 5.1  # A/m², 0.51 mA/cm²

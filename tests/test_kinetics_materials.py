@@ -5,14 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from fem.constants import FARADAY, GAS_CONSTANT
-from fem.kinetics import (
+from dendrite_fem.constants import FARADAY, GAS_CONSTANT
+from dendrite_fem.physics.kinetics import (
     Kinetics,
     charge_transfer_resistance,
     overpotential_for_current,
     wagner_length,
 )
-from fem.materials import LIBRARY, MaterialError, get_electrolyte
+from dendrite_fem.physics.materials import LIBRARY, MaterialError, get_electrolyte
 
 K_TABLE1 = Kinetics(13.0)  # 1.3 mA/cm², seed 003
 

@@ -10,10 +10,10 @@ import pytest
 import ufl
 from conftest import UM
 
-from fem.mechanics import ElasticConstants, solve_elasticity, stress
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.physics.mechanics import ElasticConstants, solve_elasticity, stress
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
 A, S = 10 * UM, 1e6  # hole radius [m], remote tension [Pa]
 

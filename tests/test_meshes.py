@@ -9,9 +9,9 @@ import ufl
 from conftest import UM
 from mpi4py import MPI
 
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, GeometryError, MeshSizes, Roughness, Round, Window
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, GeometryError, MeshSizes, Roughness, Round, Window
 
 W, L = 100 * UM, 50 * UM
 COARSE3 = MeshSizes(1.5 * UM, 3 * UM, 12 * UM)
@@ -117,8 +117,8 @@ def test_geometry_errors_name_the_field():
 def test_mesh_cache_reuses_the_same_mesh_and_keys_on_the_geometry(tmp_path):
     import numpy as np
 
-    from meshes.distribute import build_mesh, mesh_key
-    from meshes.spec import Defect, MeshSizes, Round, Window
+    from dendrite_fem.geometry.distribute import build_mesh, mesh_key
+    from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
     um = 1e-6
     window = Window(2, 100 * um, 50 * um, defects=(Defect("pore", Round(8 * um)),), sizes=MeshSizes(1 * um, 2 * um, 8 * um))

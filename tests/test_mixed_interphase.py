@@ -5,15 +5,15 @@ import dolfinx
 import pytest
 from conftest import RUN_TO_RUN_RTOL, UM, read_summary, run_cli, run_on_one_and_two_ranks
 
-from fem.conduction import CounterCondition, conductivity_field, interface_problem
-from fem.interface import interface_metrics
-from fem.kinetics import Kinetics
-from fem.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
-from fem.solver import solve_interface
-from fem.verification import references
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.post.interface import interface_metrics
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
+from dendrite_fem.numerics.solver import solve_interface
+from dendrite_fem.verification import references
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
 K = Kinetics(13.0, 0.4, 0.6)
 I_APP = 5.1

@@ -1,17 +1,17 @@
 """Regression guard: the nonlinear solve against its floor, one linear Poisson solve of the
-same mesh with the same Krylov solver (fem.floor), timed in the same process — ratios, not
+same mesh with the same Krylov solver (dendrite_fem.numerics.floor), timed in the same process — ratios, not
 absolute times, because CI machines are noisy."""
 
 import dolfinx
 import numpy as np
 from conftest import UM
 
-from fem.conduction import CounterCondition, conductivity_field, interface_problem
-from fem.floor import poisson_floor
-from fem.kinetics import Kinetics
-from fem.solver import SolverOptions, linear_solver_options, solve_interface
-from meshes.distribute import build_mesh
-from meshes.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.numerics.floor import poisson_floor
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.numerics.solver import SolverOptions, linear_solver_options, solve_interface
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
 
 def test_nonlinear_solve_stays_close_to_the_poisson_floor():

@@ -1,4 +1,4 @@
-"""Phase-field electrodeposition (fem/phase_field.py, Hong & Viswanathan 2018): the stationary
+"""Phase-field electrodeposition (fem/physics/phase_field.py, Hong & Viswanathan 2018): the stationary
 1-D profile against its closed form (second-order convergence), the planar front against
 Faraday's law and the ion balance, the step control's failure mode, the noise's independence of
 mesh and partition (1 vs 2 ranks through the CLI), and the CLI's refusal of bad options."""
@@ -12,9 +12,9 @@ from conftest import read_summary, run_cli
 import dolfinx
 from mpi4py import MPI
 
-from fem.phase_field import (HongViswanathan2018, draw_noise, equilibrium_profile, order_parameter,
+from dendrite_fem.physics.phase_field import (HongViswanathan2018, draw_noise, equilibrium_profile, order_parameter,
                              phase_field_problem, run_phase_field, with_parameters)  # fmt: skip
-from fem.solver import ConvergenceError
+from dendrite_fem.numerics.solver import ConvergenceError
 
 PARAMS = HongViswanathan2018()
 EPS = PARAMS.interface_width

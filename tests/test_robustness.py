@@ -13,11 +13,11 @@ THREE = SMALL_CASE + '\n[[electrolytes]]\nmaterial = "NTOC"\n'
 
 
 def run(args, fault=None, np=1, timeout=180):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     env.pop("DENDRITE_FEM_FAULT", None)
     if fault:
         env["DENDRITE_FEM_FAULT"] = fault
-    cmd = [sys.executable, "-m", "fem.app.cli", *args]
+    cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *args]
     if np > 1:
         cmd = [mpiexec(), "-n", str(np), *cmd]
     t0 = time.perf_counter()

@@ -156,8 +156,8 @@ DEFAULT = ROOT / "cases" / "nas_vs_nps_protrusion.toml"
 
 @needs_slurm
 def test_srun_equals_mpiexec_and_srun_without_pmi_is_refused(tmp_path):
-    py = [sys.executable, "-m", "fem.app.cli"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    py = [sys.executable, "-m", "dendrite_fem.app.cli"]
+    env = dict(os.environ)
     runs = {
         "srun": ["srun", "--mpi=pmi2", "-n", "2", "--time=10", *py, "run", str(DEFAULT), "--out", str(tmp_path / "srun"), "--quiet"],
         "mpiexec": [mpiexec(), "-n", "2", *py, "run", str(DEFAULT), "--out", str(tmp_path / "mpiexec"), "--quiet"],
@@ -183,7 +183,7 @@ def test_documented_sbatch_script_runs_a_case(write_case, tmp_path):
     """docs/cluster/run-case.sbatch, as docs/cluster.md tells a user to submit it."""
     case = write_case(SMALL_CASE)
     out = tmp_path / "one"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DENDRITE_FEM=f"{sys.executable} -m fem.app.cli")
+    env = dict(os.environ, DENDRITE_FEM=f"{sys.executable} -m dendrite_fem.app.cli")
     r = subprocess.run(["sbatch", "--parsable", "--wait", "--ntasks=2", "--time=10", f"--output={tmp_path}/job.log",
                         str(ROOT / "docs" / "cluster" / "run-case.sbatch"), str(case), str(out)],
                        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)  # fmt: skip

@@ -40,8 +40,8 @@ def test_bad_sweep_is_refused_before_running(write_case, tmp_path):
 def test_interrupted_sweep_resumes_without_redoing_finished_runs(write_case, tmp_path):
     case = write_case(SWEEP)
     out = tmp_path / "sweep"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "fem.app.cli", "sweep", str(case), "--out", str(out), "--jobs", "1"]
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "dendrite_fem.app.cli", "sweep", str(case), "--out", str(out), "--jobs", "1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.time() + 120

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from fem.verification import report
-from fem.verification.suite import run_suite
+from dendrite_fem.verification import report
+from dendrite_fem.verification.suite import run_suite
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from fem.app.units import to_si
-from fem.conduction import CounterCondition
-from fem.kinetics import Kinetics
-from fem.electromechanics import MechanicalLoad
-from fem.materials import MaterialError, get_electrolyte, get_interlayer, get_mechanical
-from fem.solver import SolverOptions
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
+from dendrite_fem.app.units import to_si
+from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.electromechanics import MechanicalLoad
+from dendrite_fem.physics.materials import MaterialError, get_electrolyte, get_interlayer, get_mechanical
+from dendrite_fem.numerics.solver import SolverOptions
+from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
 
 
 class CaseError(ValueError):
@@ -217,7 +217,7 @@ class ElectrolyteInput(Strict):
 
 
 class MechanicsInput(Strict):
-    """Stress-coupled kinetics (fem.electromechanics): the stack pressure on the cell and the
+    """Stress-coupled kinetics (dendrite_fem.physics.electromechanics): the stack pressure on the cell and the
     extra pressure of the metal confined in each protrusion, fixed or built by plating."""
 
     stack_pressure: Pressure = 0.0
@@ -240,7 +240,7 @@ class MechanicsInput(Strict):
 
 
 class GrowthInput(Strict):
-    """Sharp-interface growth (``dendrite-fem grow``, fem.growth): when to stop and how big
+    """Sharp-interface growth (``dendrite-fem grow``, dendrite_fem.physics.growth): when to stop and how big
     the steps are."""
 
     target_growth: Length = 10e-6  #: stop when the tip has advanced this far

@@ -122,9 +122,9 @@ def _print_table(summary: dict) -> None:
 
 def _sweep(args, comm) -> int:
     """``dendrite-fem sweep``: run here, submit to Slurm, show the status or collect."""
-    from fem.app import slurm
-    from fem.app.case import CaseError
-    from fem.app.sweep import load_sweep, run_sweep
+    from dendrite_fem.app import slurm
+    from dendrite_fem.app.case import CaseError
+    from dendrite_fem.app.sweep import load_sweep, run_sweep
 
     if comm.size > 1:
         raise CaseError("run 'dendrite-fem sweep' without mpiexec; use --np for MPI ranks per run")
@@ -169,7 +169,7 @@ def _check_launcher(comm) -> None:
     results: refuse that (each copy says so) before anything is written."""
     import os
 
-    from fem.app.case import CaseError
+    from dendrite_fem.app.case import CaseError
 
     tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
     if comm.size == 1 and tasks.isdigit() and int(tasks) > 1:
@@ -182,12 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     # imported here so that --help works without MPI/DOLFINx start-up
     from mpi4py import MPI
 
-    import fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
-    from fem.app.case import CaseError, load_case
-    from fem.app.outputs import OutputError
-    from fem.materials import INTERLAYERS, LIBRARY, MaterialError
-    from fem.solver import ConvergenceError
-    from meshes.spec import GeometryError
+    import dendrite_fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
+    from dendrite_fem.app.case import CaseError, load_case
+    from dendrite_fem.app.outputs import OutputError
+    from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY, MaterialError
+    from dendrite_fem.numerics.solver import ConvergenceError
+    from dendrite_fem.geometry.spec import GeometryError
 
     comm = MPI.COMM_WORLD
     root = comm.rank == 0
@@ -213,18 +213,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return _sweep(args, comm)
         if args.command == "sweep-task":
-            from fem.app.slurm import task_arguments
+            from dendrite_fem.app.slurm import task_arguments
 
             return main(task_arguments(Path(args.dir), args.index, args.force))
         if args.command == "report":
-            from fem.app.report import write_report
+            from dendrite_fem.app.report import write_report
 
             path = write_report(Path(args.results), Path(args.out) if args.out else None)
             print(f"report: {path}")
             return 0
         if args.command == "verify":
-            from fem.verification import report
-            from fem.verification.suite import run_suite
+            from dendrite_fem.verification import report
+            from dendrite_fem.verification.suite import run_suite
 
             results = run_suite(quick=args.quick, log=print if root else (lambda *a: None))
             if root:
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{len(failed)} check(s) outside tolerance" if failed else "all checks within tolerance")
             return 1 if comm.bcast(any(not r.passed for r in results["rows"]), root=0) else 0
         if args.command == "phase-field":
-            from fem.app.phase_field_study import PhaseFieldStudy, phase_field_study
+            from dendrite_fem.app.phase_field_study import PhaseFieldStudy, phase_field_study
 
             given = {"potentials": tuple(args.potential) if args.potential else None, "length": args.length,
                      "height": args.height, "dx": args.dx, "front": args.front, "t_end": args.t_end,
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         case, digest = load_case(args.case, args.overrides)
         if args.command == "check":
-            from meshes.distribute import build_mesh
+            from dendrite_fem.geometry.distribute import build_mesh
 
             window = case.window()
             case.conductivities()
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}")
             return 0
         if args.command == "grow":
-            from fem.app.grow import grow_case
+            from dendrite_fem.app.grow import grow_case
 
             out = Path(args.out or Path("results") / f"{case.case.name}-growth")
             log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                           + f"; mass balance within {r['max_mass_balance_error']:.1e}")  # fmt: skip
                 print(f"results in {out}/")
             return 0
-        from fem.app.runner import run_case
+        from dendrite_fem.app.runner import run_case
 
         out = Path(args.out or Path("results") / case.case.name)
         log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.tri as mtri  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fem.fields import GatheredField  # noqa: E402
-from meshes.spec import Window  # noqa: E402
+from dendrite_fem.post.fields import GatheredField  # noqa: E402
+from dendrite_fem.geometry.spec import Window  # noqa: E402
 
 TO_MA_CM2 = 0.1  #: A/m² → mA/cm²
 UM = 1e6  #: m → µm

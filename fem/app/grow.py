@@ -1,7 +1,7 @@
 """``dendrite-fem grow``: sharp-interface growth of the deposit from a case's initial defect.
 
-For each electrolyte of the case, in turn: mesh the current interface (meshes.growing), solve
-the steady interface problem, move the markers at the Faraday rate (fem.growth), re-space
+For each electrolyte of the case, in turn: mesh the current interface (dendrite_fem.geometry.growing), solve
+the steady interface problem, move the markers at the Faraday rate (dendrite_fem.physics.growth), re-space
 them, and checkpoint; stop when the tip has advanced ``growth.target_growth``, at
 ``growth.max_time`` or ``max_steps``, or when the deposit reaches the counter side (a short).
 
@@ -28,21 +28,21 @@ import dolfinx
 import numpy as np
 from mpi4py import MPI
 
-import fem
-from fem import fields as fem_fields
-from fem.app.case import Case, CaseError
-from fem.app.faults import fault
-from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
-from fem.app.runner import software_versions, source_hash
-from fem.conduction import conductivity_field, interface_problem
-from fem.constants import FARADAY, NA_MOLAR_VOLUME
-from fem.growth import advance, faraday_velocity, metal_area, remove_loops, respace, time_step
-from fem.interface import interface_metrics, interface_trace, plating_profile
-from fem.solver import solve_interface
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.growing import GRADING, GrowingInterface
-from meshes.spec import Ellipse, GeometryError, MeshSizes, Round
+import dendrite_fem
+from dendrite_fem.post import fields as fem_fields
+from dendrite_fem.app.case import Case, CaseError
+from dendrite_fem.app.faults import fault
+from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
+from dendrite_fem.app.runner import software_versions, source_hash
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
+from dendrite_fem.physics.growth import advance, faraday_velocity, metal_area, remove_loops, respace, time_step
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.numerics.solver import solve_interface
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.growing import GRADING, GrowingInterface
+from dendrite_fem.geometry.spec import Ellipse, GeometryError, MeshSizes, Round
 
 COLUMNS = ["step", "time_s", "dt_s", "tip_x_m", "tip_y_m", "tip_advance_m", "tip_current_A_per_m2",
            "tip_velocity_m_per_s", "front_advance_m", "max_over_mean", "metal_area_m2", "charge_C_per_m",
@@ -114,7 +114,7 @@ def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.C
               log=print, force: bool = False) -> dict:  # fmt: skip
     """Grow the deposit for every electrolyte of ``case``; returns the summary."""
     check_growth_case(case)
-    key = f"grow:{case_hash}:{fem.__version__}:{source_hash()}"
+    key = f"grow:{case_hash}:{dendrite_fem.__version__}:{source_hash()}"
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:

@@ -1,4 +1,4 @@
-"""``dendrite-fem phase-field``: the phase-field electrodeposition model (fem/phase_field.py) on a
+"""``dendrite-fem phase-field``: the phase-field electrodeposition model (fem/physics/phase_field.py) on a
 rectangle, one run per applied electrode potential, to compare morphologies (issue 7, part 2).
 
 The model is the nondimensional one of Hong & Viswanathan (2018) with its published parameters,
@@ -22,13 +22,13 @@ import dolfinx.io
 import numpy as np
 from mpi4py import MPI
 
-import fem
-from fem.app.case import CaseError
-from fem.app.faults import fault
-from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
-from fem.app.runner import software_versions, source_hash
-from fem.fields import gather_on_root
-from fem.phase_field import (HongViswanathan2018, PhaseFieldHistory, order_parameter, phase_field_problem, record,
+import dendrite_fem
+from dendrite_fem.app.case import CaseError
+from dendrite_fem.app.faults import fault
+from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
+from dendrite_fem.app.runner import software_versions, source_hash
+from dendrite_fem.post.fields import gather_on_root
+from dendrite_fem.physics.phase_field import (HongViswanathan2018, PhaseFieldHistory, order_parameter, phase_field_problem, record,
                              run_phase_field, with_parameters)  # fmt: skip
 
 
@@ -83,7 +83,7 @@ def phase_field_study(study: PhaseFieldStudy, out: Path, comm: MPI.Comm = MPI.CO
     """Run every potential of ``study`` into ``out``; returns the summary.  A run interrupted
     after some potentials resumes with the others; a finished result is reused."""
     study.check()
-    key = f"phase-field:{sorted(asdict(study).items())}:{fem.__version__}:{source_hash()}"
+    key = f"phase-field:{sorted(asdict(study).items())}:{dendrite_fem.__version__}:{source_hash()}"
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from fem.app.case import CaseError  # noqa: E402
+from dendrite_fem.app.case import CaseError  # noqa: E402
 
 MA_CM2 = 0.1  #: A/m² → mA/cm²
 

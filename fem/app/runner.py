@@ -15,26 +15,26 @@ import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
-import fem
-import meshes
-from fem import fields as fem_fields
-from fem.app import figures
-from fem.app.case import Case
-from fem.app.faults import fault
-from fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
-from fem.conduction import conductivity_field, interface_problem
-from fem.electromechanics import interface_mechanics, solve_coupled, stress_report
-from fem.mechanics import ElasticConstants
-from fem.mixed_conduction import (
+import dendrite_fem
+import dendrite_fem.geometry
+from dendrite_fem.post import fields as fem_fields
+from dendrite_fem.app import figures
+from dendrite_fem.app.case import Case
+from dendrite_fem.app.faults import fault
+from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.physics.electromechanics import interface_mechanics, solve_coupled, stress_report
+from dendrite_fem.physics.mechanics import ElasticConstants
+from dendrite_fem.physics.mixed_conduction import (
     interphase_plating_current, interphase_plating_field, mixed_interphase_problem, solve_mixed_interphase,
 )  # fmt: skip
-from fem.solver import SolveReport
-from fem.interface import interface_metrics, interface_trace, plating_profile
-from fem.kinetics import charge_transfer_resistance, wagner_length
-from fem.floor import poisson_floor
-from fem.solver import ConvergenceError, linear_solver_options, solve_interface
-from meshes import tags
-from meshes.distribute import build_mesh
+from dendrite_fem.numerics.solver import SolveReport
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.physics.kinetics import charge_transfer_resistance, wagner_length
+from dendrite_fem.numerics.floor import poisson_floor
+from dendrite_fem.numerics.solver import ConvergenceError, linear_solver_options, solve_interface
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
 
 #: units of the numbers in summary.json (SI throughout)
 UNITS = {
@@ -77,13 +77,14 @@ class PhaseTimer:
 
 @functools.cache
 def source_hash() -> str:
-    """SHA-256 over the package's own source (fem/ and meshes/): a resumed or skipped
-    run must come from the very same code, not just the same version number."""
+    """SHA-256 over the package's own source (every module of :mod:`dendrite_fem`, its
+    geometry included): a resumed or skipped run must come from the very same code, not just
+    the same version number."""
     digest = hashlib.sha256()
-    for package in (fem, meshes):
+    for package in (dendrite_fem, dendrite_fem.geometry):
         root = Path(package.__file__).parent
         for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
+            digest.update(f"{package.__name__}:{path.relative_to(root)}".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -91,12 +92,12 @@ def source_hash() -> str:
 def result_key(case_hash: str) -> str:
     """The key a finished or partial result is recognised by: the case (file and overrides),
     the version and the package source.  A result with another key is never reused."""
-    return f"{case_hash}:{fem.__version__}:{source_hash()}"
+    return f"{case_hash}:{dendrite_fem.__version__}:{source_hash()}"
 
 
 def software_versions() -> dict[str, str]:
     return {
-        "dendrite-fem": fem.__version__,
+        "dendrite-fem": dendrite_fem.__version__,
         "dendrite-fem source sha256": source_hash(),
         "dolfinx": dolfinx.__version__,
         "petsc": ".".join(map(str, PETSc.Sys.getVersion())),
@@ -115,9 +116,9 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     A finished result of the same case and software version is returned as it is
     unless ``force``; an interrupted run of it resumes after its last finished
     electrolyte.  ``time_floor`` also times one linear Poisson solve on the same mesh
-    (:func:`fem.floor.poisson_floor`) and records the ratio of the Newton solve to it.
+    (:func:`dendrite_fem.numerics.floor.poisson_floor`) and records the ratio of the Newton solve to it.
     ``mesh_cache`` is a directory where the Gmsh mesh is kept and reused by runs of the
-    same geometry (:func:`meshes.distribute.build_mesh`)."""
+    same geometry (:func:`dendrite_fem.geometry.distribute.build_mesh`)."""
     key = result_key(case_hash)
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
@@ -262,7 +263,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 _write_profile(rd.path("interface_profile.csv"), trace, profiles, window.dim, pressure_profiles)
             if case.output.figures:
                 with timer("figures"):
-                    provenance = {"Description": f"dendrite-fem {fem.__version__}, case sha256 {case_hash}"}
+                    provenance = {"Description": f"dendrite-fem {dendrite_fem.__version__}, case sha256 {case_hash}"}
                     figures.current_maps(rd.path("current_maps.png"), gathered, window, applied, provenance)
                     figures.interface_profile(
                         rd.path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
@@ -304,7 +305,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
 
 
 def _solve_mixed_interphase(problem, layer: dict, mesh_data, kinetics, counter, degree: int, options):
-    """Solve with a mixed-conducting interlayer (fem.mixed_conduction) and put the ionic
+    """Solve with a mixed-conducting interlayer (dendrite_fem.physics.mixed_conduction) and put the ionic
     potential into ``problem`` (the single-potential container the metrics, profile and fields
     read); returns (report, the mixed problem, the current plated inside the layer)."""
     t0 = time.perf_counter()
@@ -319,7 +320,7 @@ def _solve_mixed_interphase(problem, layer: dict, mesh_data, kinetics, counter, 
 
 
 def _solve_with_mechanics(problem, props: dict, load, window, mesh_data, degree: int, options, timer):
-    """Stress-coupled solve (fem.electromechanics); returns (the final Newton report, the
+    """Stress-coupled solve (dendrite_fem.physics.electromechanics); returns (the final Newton report, the
     mechanics, the summary record, σ₁ as a DG0 field)."""
     with timer("mechanics"):
         centres = [(np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)

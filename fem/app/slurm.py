@@ -32,9 +32,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fem.app.case import CaseError, load_case
-from fem.app.outputs import finished_result
-from fem.app.sweep import Run, collect, layout, load_sweep, recorded_runs
+from dendrite_fem.app.case import CaseError, load_case
+from dendrite_fem.app.outputs import finished_result
+from dendrite_fem.app.sweep import Run, collect, layout, load_sweep, recorded_runs
 
 #: Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 _TIME = re.compile(r"^(\d+(:\d{1,2}){0,2}|\d+-\d+(:\d{1,2}){0,2})$")
@@ -89,7 +89,7 @@ def _sbatch() -> str:
 
 def _python_command() -> str:
     """The interpreter and module the tasks run: this very installation."""
-    return f"{shlex.quote(sys.executable)} -m fem.app.cli"
+    return f"{shlex.quote(sys.executable)} -m dendrite_fem.app.cli"
 
 
 def _array_script(out: Path, options: SlurmOptions, force: bool) -> str:
@@ -208,7 +208,7 @@ def _queue(out: Path) -> dict[str, str] | None:
 
 def run_states(out: Path, base: Path, runs: list[Run], queue: dict[str, str] | None) -> list[RunState]:
     """Where every run of a sweep stands, given squeue's view (None: squeue unavailable)."""
-    from fem.app.runner import result_key
+    from dendrite_fem.app.runner import result_key
 
     task_of: dict[str, str] = {}  # run name → the array task of its latest submission
     for sub in _submissions(out):
@@ -341,7 +341,7 @@ def collect_now(out: Path) -> tuple[Path, list[dict]]:
                 status_of[run.name] = f"failed ({record['state']}, see runs/{run.name}.log)"
     rows = collect(out, runs, status_of)
     if any(r.get("status") == "ok" for r in rows):
-        from fem.app.report import write_report
+        from dendrite_fem.app.report import write_report
 
         write_report(out)
     return out / "sweep.csv", rows
@@ -349,7 +349,7 @@ def collect_now(out: Path) -> tuple[Path, list[dict]]:
 
 def task_arguments(out: Path, index: int, force: bool = False) -> list[str]:
     """The ``dendrite-fem`` arguments of array task ``index`` of the sweep in ``out``."""
-    from fem.app.sweep import run_arguments
+    from dendrite_fem.app.sweep import run_arguments
 
     base, runs = recorded_runs(out)
     by_index = {r.index: r for r in runs}

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from fem.app.case import Case, CaseError, _set_path, format_validation_error, parse_override
-from meshes.spec import GeometryError
+from dendrite_fem.app.case import Case, CaseError, _set_path, format_validation_error, parse_override
+from dendrite_fem.geometry.spec import GeometryError
 
 #: columns of sweep.csv taken from each electrolyte's metrics, in this order
 METRIC_COLUMNS = [
@@ -163,7 +163,7 @@ def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, 
     jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
 
     def execute(run: Run) -> tuple[Run, int, str]:
-        cmd = [sys.executable, "-m", "fem.app.cli", *run_arguments(out, base, run, force)]
+        cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *run_arguments(out, base, run, force)]
         if ranks > 1:
             cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
         r = subprocess.run(cmd, capture_output=True, text=True)

@@ -31,13 +31,13 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
-from fem.kinetics import Kinetics
-from fem.solver import SolverOptions, solve_interface
-from fem.verification import references
-from meshes import tags
-from meshes.distribute import build_mesh
-from meshes.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+from dendrite_fem.verification import references
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
 UM = 1e-6
 SIGMA_BAND, SIGMA_SE = 0.01, 0.09  #: S/m, an NPS-like interlayer under an NAS-like SE

@@ -4,7 +4,7 @@ All functions take and return SI units.  ``i_far`` is the uniform current densit
 the interface, E0 = i_far / σ the far field.
 
 This module deliberately shares no code with the solver (not even the Butler–Volmer law or
-the constants of :mod:`fem.constants`): a wrong sign, a wrong F/RT or a wrong R_ct in the
+the constants of :mod:`dendrite_fem.constants`): a wrong sign, a wrong F/RT or a wrong R_ct in the
 solver must show up as a difference, not cancel out.
 """
 
@@ -89,7 +89,7 @@ def sinusoid_modulation(amplitude: float, wavelength: float, wagner_length: floa
 
 def mixed_interphase_1d(i_app: float, thickness: float, sigma_i: float, sigma_e: float, specific_area: float,
                         i0: float, alpha_a: float, alpha_c: float, temperature: float) -> tuple[float, float]:  # fmt: skip
-    """Flat cell with a mixed-conducting layer 0 < y < t on the metal (fem.mixed_conduction),
+    """Flat cell with a mixed-conducting layer 0 < y < t on the metal (dendrite_fem.physics.mixed_conduction),
     solved as a 1-D boundary-value problem by scipy (independent of the finite elements).
 
     With Δ = φ − φ_e, I1 the ionic current towards the metal and φ_e:

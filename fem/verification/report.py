@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fem.verification.suite import Convergence, Row  # noqa: E402
+from dendrite_fem.verification.suite import Convergence, Row  # noqa: E402
 
 BEGIN, END = "<!-- BEGIN verify -->", "<!-- END verify -->"
 

@@ -18,17 +18,17 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
-from fem.constants import thermal_voltage
-from fem.fields import interpolant
-from fem.interface import interface_metrics, interface_trace, plating_profile
-from fem.kinetics import Kinetics
-from fem.solver import SolverOptions, solve_interface
-from fem.verification import references
-from fem.verification.mms import mms_errors, observed_rates
-from meshes import tags
-from meshes.distribute import InterfaceMesh, build_mesh
-from meshes.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Roughness, Round, Window
+from dendrite_fem.physics.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
+from dendrite_fem.constants import thermal_voltage
+from dendrite_fem.post.fields import interpolant
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+from dendrite_fem.verification import references
+from dendrite_fem.verification.mms import mms_errors, observed_rates
+from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.distribute import InterfaceMesh, build_mesh
+from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Roughness, Round, Window
 
 UM = 1e-6
 I_APP = 5.1  #: 0.51 mA/cm²
@@ -176,9 +176,9 @@ def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
     stack pressure against the 1-D closed form with i0 exp((1 − αa) V_Na P / RT); the cavity
     compliance of a pressurised semicircular protrusion against Lamé; the share of the current
     plated inside a mixed-conducting layer of a flat cell against a 1-D boundary-value solution."""
-    from fem.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled
-    from fem.mechanics import ElasticConstants
-    from fem.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
+    from dendrite_fem.physics.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled
+    from dendrite_fem.physics.mechanics import ElasticConstants
+    from dendrite_fem.physics.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
 
     rows = []
     nps = ElasticConstants(20e9, 0.301)
@@ -224,11 +224,11 @@ def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
 
 
 def phase_field(quick: bool) -> list[Row]:
-    """The phase-field model (Hong & Viswanathan 2018; fem/phase_field.py) in 1-D: the
+    """The phase-field model (Hong & Viswanathan 2018; fem/physics/phase_field.py) in 1-D: the
     stationary Allen–Cahn profile against (1 − tanh((x − x0)/ε))/2, and the planar front at the
     published φ = −0.45 against Faraday's law (front displacement = charge / f_2) and the ion
     balance (content change = influx)."""
-    from fem.phase_field import (HongViswanathan2018, equilibrium_profile, order_parameter, phase_field_problem,
+    from dendrite_fem.physics.phase_field import (HongViswanathan2018, equilibrium_profile, order_parameter, phase_field_problem,
                                  run_phase_field, with_parameters)  # fmt: skip
 
     rows = []

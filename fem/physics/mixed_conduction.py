@@ -7,10 +7,10 @@ Unknowns φ (ionic, in the SE and the interphase Ω_I) and φ_e (electronic, in 
     −∇·(σ_e ∇φ_e) = +s     in Ω_I      i_e = −σ_e ∇φ_e
     s = −a_v i_ct(η_v),    η_v = φ_e − φ                       [A/m³], plating positive
 
-with i_ct the Butler–Volmer law of fem.kinetics and a_v [1/m] the reacting area per volume of
+with i_ct the Butler–Volmer law of dendrite_fem.physics.kinetics and a_v [1/m] the reacting area per volume of
 the interphase.  The interphase touches the metal on Γa, so φ_e = 0 there (φ_metal = 0); the SE
 blocks electrons, so σ_e ∇φ_e·n = 0 on the rest of ∂Ω_I.  Plating at the metal surface Γa and
-the counter side are as in fem.conduction.  Weak form, for all (v, w):
+the counter side are as in dendrite_fem.physics.conduction.  Weak form, for all (v, w):
 
     F = ∫_Ω σ ∇φ·∇v − ∫_Γc i_app v − ∫_Γa i_ct(−φ) v + ∫_ΩI s v
       + ∫_ΩI σ_e ∇φ_e·∇w − ∫_ΩI s w  = 0.
@@ -34,10 +34,10 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fem.conduction import CounterCondition
-from fem.kinetics import Kinetics, butler_volmer_current
-from fem.solver import ConvergenceError
-from meshes import tags
+from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current
+from dendrite_fem.numerics.solver import ConvergenceError
+from dendrite_fem.geometry import tags
 
 _prefix = itertools.count()
 

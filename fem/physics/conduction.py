@@ -4,8 +4,8 @@ Strong form, on the SE (and interlayer) domain Ω with outward normal n:
 
     ∇·(σ ∇φ) = 0             in Ω,          i = −σ ∇φ
     i·n = −i_ct(η), η = −φ   on Γa (anode); with a thin-film interlayer of area
-                             resistance R_f instead η = −φ − R_f i_ct(η) (fem.kinetics.film_overpotential);
-                             with a local interfacial pressure field ΔP (fem.interface_pressure)
+                             resistance R_f instead η = −φ − R_f i_ct(η) (dendrite_fem.physics.kinetics.film_overpotential);
+                             with a local interfacial pressure field ΔP (dendrite_fem.physics.interface_pressure)
                              i0 becomes i0 exp((1 − αa) V_Na ΔP / RT) point by point
     i·n = −i_app             on Γc (galvanostatic), or φ = V_app (potentiostatic)
     i·n = 0                  on pore walls and sides
@@ -30,8 +30,8 @@ import numpy as np
 import ufl
 from dolfinx.fem import Constant, Function
 
-from fem.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope, film_overpotential
-from meshes import tags
+from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope, film_overpotential
+from dendrite_fem.geometry import tags
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import difflib
 import math
 from dataclasses import dataclass, field
 
-from fem.constants import BOLTZMANN_EV, ROOM_TEMPERATURE
+from dendrite_fem.constants import BOLTZMANN_EV, ROOM_TEMPERATURE
 
 MS_PER_CM = 0.1  #: 1 mS/cm in S/m
 
@@ -163,7 +163,7 @@ class Interlayer:
     """A layer that the electrolyte forms against Na: ionic conductivity σ [S/m]
     and the thickness it is usually given [m] (its area resistance is t / σ).  A
     mixed-conducting interphase also has an electronic conductivity σ_e [S/m] and a reacting
-    area per volume a_v [1/m] (fem.mixed_conduction); 0 for an ionic-only layer."""
+    area per volume a_v [1/m] (dendrite_fem.physics.mixed_conduction); 0 for an ionic-only layer."""
 
     name: str
     composition: str
@@ -212,7 +212,7 @@ INTERLAYERS: dict[str, Interlayer] = {
             "phases and mixed conduction: seed 003 (refs 15, 16, 51 there); sigma = 0.05 mS/cm, "
             "sigma_e = 0.01 mS/cm, a_v = 1/um and t = 1 um ASSUMED (Na3P conducts electrons, Na2S "
             "does not: the mixture's sigma_e is taken below its ionic sigma; a_v of a sub-um grained mixture)",
-            notes=("plating happens partly inside the layer (fem.mixed_conduction)",),
+            notes=("plating happens partly inside the layer (dendrite_fem.physics.mixed_conduction)",),
             electronic_conductivity=0.01 * MS_PER_CM,
             specific_area=1e6,
         ),

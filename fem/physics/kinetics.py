@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from fem.constants import FARADAY, GAS_CONSTANT, NA_MOLAR_VOLUME, ROOM_TEMPERATURE
+from dendrite_fem.constants import FARADAY, GAS_CONSTANT, NA_MOLAR_VOLUME, ROOM_TEMPERATURE
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fem.solver import ConvergenceError
+from dendrite_fem.numerics.solver import ConvergenceError
 
 _prefix = itertools.count()
 

@@ -35,9 +35,9 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fem.conduction import InterfaceProblem
-from fem.kinetics import film_law_residual
-from meshes import tags
+from dendrite_fem.physics.conduction import InterfaceProblem
+from dendrite_fem.physics.kinetics import film_law_residual
+from dendrite_fem.geometry import tags
 
 _prefix_counter = itertools.count()
 

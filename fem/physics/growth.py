@@ -28,8 +28,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fem.constants import FARADAY, NA_MOLAR_VOLUME
-from meshes.growing import crossing_point, first_crossing
+from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
+from dendrite_fem.geometry.growing import crossing_point, first_crossing
 
 
 def faraday_velocity(i_dep: np.ndarray | float) -> np.ndarray | float:

@@ -21,7 +21,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meshes import tags
+from dendrite_fem.geometry import tags
 
 
 @dataclass

@@ -5,7 +5,7 @@
 
 with λ = E ν / ((1 + ν)(1 − 2ν)), μ = E / (2(1 + ν)).  The interfacial normal stress
 σ_nn = n·σ n on the anode gives the local pressure ΔP = −σ_nn (compression positive) of
-the Butler–Volmer pressure factor (physics.md §2; fem.interface_pressure, fem.electromechanics).
+the Butler–Volmer pressure factor (physics.md §2; dendrite_fem.physics.interface_pressure, dendrite_fem.physics.electromechanics).
 Verified against the Kirsch solution and Hooke's law (tests/test_mechanics.py).
 
 The cell's mechanical boundary conditions (:func:`mechanical_facet_tags`): the flat part of
@@ -26,7 +26,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meshes import tags
+from dendrite_fem.geometry import tags
 
 
 @dataclass(frozen=True)

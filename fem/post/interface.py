@@ -23,9 +23,9 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.conduction import InterfaceProblem
-from fem.kinetics import Kinetics, butler_volmer_current
-from meshes import tags
+from dendrite_fem.physics.conduction import InterfaceProblem
+from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current
+from dendrite_fem.geometry import tags
 
 
 def _integral(expr, measure, comm) -> float:
@@ -40,7 +40,7 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
                       interphase_current: float | None = None) -> dict:  # fmt: skip
     """Homogeneity and cell-level numbers of a solved problem (SI units).  With a
     mixed-conducting interphase, ``interphase_current`` is the current plated inside it
-    (fem.mixed_conduction): the charge balance counts it, and its share is reported."""
+    (dendrite_fem.physics.mixed_conduction): the charge balance counts it, and its share is reported."""
     phi = problem.phi
     V = phi.function_space
     mesh = V.mesh

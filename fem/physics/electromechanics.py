@@ -2,9 +2,9 @@
 law, and plating into a confined defect builds the pressure of the metal in it (issue 6;
 seed 003 eq. 4 and its ref. 52, Tu et al., Cell Rep. Phys. Sci. 2020).
 
-Mechanics (fem.mechanics, linear, so by superposition)
+Mechanics (dendrite_fem.physics.mechanics, linear, so by superposition)
 
-    u = P_s u_s + Σ_i p_i u_i,        ΔP = P_s ΔP_s + Σ_i p_i ΔP_i      (fem.interface_pressure)
+    u = P_s u_s + Σ_i p_i u_i,        ΔP = P_s ΔP_s + Σ_i p_i ΔP_i      (dendrite_fem.physics.interface_pressure)
 
 u_s: unit stack pressure on the counter side and on every defect wall (the soft metal in a
 defect transmits the stack pressure); u_i: unit extra pressure on the walls of protrusion i.
@@ -38,14 +38,14 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.constants import FARADAY, NA_MOLAR_VOLUME
-from fem.interface_pressure import boundary_average, normal_traction_pressure
-from fem.mechanics import (
+from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
+from dendrite_fem.physics.interface_pressure import boundary_average, normal_traction_pressure
+from dendrite_fem.physics.mechanics import (
     ANODE_SUPPORT, DEFECT_WALL_BASE, SIDE_NORMAL_BASE, ElasticConstants, max_principal_stress,
     mechanical_facet_tags, solve_elasticity_loads,
 )  # fmt: skip
-from fem.solver import ConvergenceError, SolveReport, SolverOptions, solve_interface
-from meshes import tags
+from dendrite_fem.numerics.solver import ConvergenceError, SolveReport, SolverOptions, solve_interface
+from dendrite_fem.geometry import tags
 
 #: K_I = F p √(π a) for a crack of depth a opened by a pressure p on its faces: an edge crack
 #: in a half-plane (2D, F = 1.122) and a half-penny surface crack at its deepest point

@@ -2,7 +2,7 @@
 
     ΔP = −n·σ(u) n    on Γa        (compression positive; n points out of the SE into the metal)
 
-σ(u) is the stress of the SE (fem.mechanics).  Where the traction is prescribed (the walls of
+σ(u) is the stress of the SE (dendrite_fem.physics.mechanics).  Where the traction is prescribed (the walls of
 a metal-filled defect, loaded by the metal's pressure p) −n·σ n = p exactly and that value is
 used; on the flat support it is the contact pressure the elasticity computes.  The kinetics
 use ΔP as a P1 function on the mesh, from the lumped (row-sum) boundary projection
@@ -23,7 +23,7 @@ import numpy as np
 import ufl
 from petsc4py import PETSc
 
-from fem.mechanics import ElasticConstants, stress
+from dendrite_fem.physics.mechanics import ElasticConstants, stress
 
 
 def normal_traction_pressure(u: dolfinx.fem.Function, constants: ElasticConstants):

@@ -15,7 +15,7 @@ import numpy as np
 import ufl
 from dolfinx.io import XDMFFile
 
-from fem.conduction import InterfaceProblem
+from dendrite_fem.physics.conduction import InterfaceProblem
 
 
 def current_density(problem: InterfaceProblem) -> tuple[dolfinx.fem.Function, dolfinx.fem.Function]:

@@ -1,0 +1,1 @@
+"""Post-processing: interface metrics and profile, derived fields, ParaView output."""
