@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from conftest import UM, solve_window
 
-from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.physics.operation import Galvanostatic
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, RandomDefects, Roughness, Round, Window
 
-GALV = CounterCondition("galvanostatic", 5.1)
+GALV = Galvanostatic(5.1)
 K = Kinetics(13.0)
 COARSE3 = MeshSizes(1.5 * UM, 3 * UM, 12 * UM)
 
@@ -94,7 +94,7 @@ def test_continuation_rescues_a_hard_solve():
     from dendrite_fem.numerics.solver import SolverOptions, solve_interface
 
     window = GEOMETRIES["round"]
-    hard = CounterCondition("galvanostatic", 200.0)
+    hard = Galvanostatic(200.0)
     reference, m_ref, _, rep_ref = solve_window(window, 0.01, K, hard)
     assert not rep_ref.continuation_steps
     problem, _, _, _ = solve_window(window, 0.01, K, hard)

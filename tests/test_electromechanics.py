@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import RUN_TO_RUN_RTOL, UM, read_summary, run_cli, run_on_one_and_two_ranks
 
-from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
 from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
 from dendrite_fem.physics.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled, stress_report
 from dendrite_fem.post.interface import interface_metrics
@@ -44,7 +45,7 @@ def protrusion():
 
 def test_zero_pressure_recovers_the_uncoupled_solution_exactly(protrusion):
     window, m, V, s, mech = protrusion
-    cc = CounterCondition("galvanostatic", I_APP)
+    cc = Galvanostatic(I_APP)
     plain = interface_problem(V, s, m.facet_tags, K, cc)
     solve_interface(plain)
     coupled = interface_problem(V, s, m.facet_tags, K, cc, pressure=dolfinx.fem.Function(V))
@@ -62,7 +63,7 @@ def test_flat_cell_under_stack_pressure_is_the_closed_form():
     window = Window(2, 40 * UM, 50 * UM, sizes=MeshSizes(5 * UM, 5 * UM, 10 * UM))
     m, V, s, mech = _setup(window, degree=2)
     pressure = 125e6
-    problem = interface_problem(V, s, m.facet_tags, K, CounterCondition("galvanostatic", I_APP),
+    problem = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP),
                                 pressure=dolfinx.fem.Function(V))  # fmt: skip
     solve_coupled(problem, mech, MechanicalLoad(stack_pressure=pressure))
     anode = dolfinx.fem.locate_dofs_topological(mech.V1, 1, m.facet_tags.find(tags.ANODE))
@@ -100,7 +101,7 @@ def test_hemispherical_cavity_compliance_is_lames_in_3d():
 def test_confined_deposit_pressure_balances_the_plated_volume(protrusion):
     window, m, V, s, mech = protrusion
     load = MechanicalLoad(stack_pressure=20e6, deposit_time=60.0, rtol=1e-10)
-    problem = interface_problem(V, s, m.facet_tags, K, CounterCondition("galvanostatic", I_APP),
+    problem = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP),
                                 pressure=dolfinx.fem.Function(V))  # fmt: skip
     report = solve_coupled(problem, mech, load)
     assert report.converged and 2 < report.passes < 10

@@ -13,7 +13,7 @@ import pytest
 from conftest import UM, solve_window
 from scipy.optimize import brentq
 
-from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.physics.operation import Galvanostatic, Potentiostatic
 from dendrite_fem.constants import FARADAY, GAS_CONSTANT
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.geometry.spec import MeshSizes, Window
@@ -31,7 +31,7 @@ def flat(dim):
 def test_galvanostatic_flat_matches_closed_form(dim, alpha_a, alpha_c):
     sigma = 0.01
     k = Kinetics(13.0, alpha_a, alpha_c)
-    _, m, _, _ = solve_window(flat(dim), sigma, k, CounterCondition("galvanostatic", I_APP))
+    _, m, _, _ = solve_window(flat(dim), sigma, k, Galvanostatic(I_APP))
     f = FARADAY / (GAS_CONSTANT * 298.15)
     if alpha_a == alpha_c:
         eta = -math.asinh(I_APP / (2 * 13.0)) / (alpha_a * f)  # independent closed form
@@ -49,7 +49,7 @@ def test_galvanostatic_flat_matches_closed_form(dim, alpha_a, alpha_c):
 def test_potentiostatic_flat_matches_closed_form():
     sigma, v_app = 0.09, 0.02
     k = Kinetics(13.0)
-    _, m, _, _ = solve_window(flat(2), sigma, k, CounterCondition("potentiostatic", v_app))
+    _, m, _, _ = solve_window(flat(2), sigma, k, Potentiostatic(v_app))
     f = FARADAY / (GAS_CONSTANT * 298.15)
     # V = i L/σ + asinh(i / 2 i0) / (α f): solve for the current i
     i = brentq(lambda i: i * L / sigma + math.asinh(i / 26.0) / (0.5 * f) - v_app, 0, 1e3, xtol=1e-14)
@@ -60,7 +60,7 @@ def test_potentiostatic_flat_matches_closed_form():
 
 def test_stack_pressure_enters_through_exchange_current():
     k = Kinetics(13.0, pressure=100e6)
-    _, m, _, _ = solve_window(flat(2), 0.05, k, CounterCondition("galvanostatic", I_APP))
+    _, m, _, _ = solve_window(flat(2), 0.05, k, Galvanostatic(I_APP))
     f = FARADAY / (GAS_CONSTANT * 298.15)
     i0 = 13.0 * math.exp(0.5 * 23.78e-6 * 100e6 / (GAS_CONSTANT * 298.15))
     assert m["mean_overpotential"] == pytest.approx(-math.asinh(I_APP / (2 * i0)) / (0.5 * f), rel=1e-8)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from conftest import UM, run_cli
 
-from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
 from dendrite_fem.post.fields import interpolant
 from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
 from dendrite_fem.physics.kinetics import Kinetics, film_overpotential, overpotential_for_current
@@ -23,7 +24,7 @@ def _solve(window, sigma, sigma_layer=None, film=0.0, degree=2):
     m = build_mesh(window, geometry_order=degree)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
     s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: sigma_layer or sigma})
-    p = interface_problem(V, s, m.facet_tags, K, CounterCondition("galvanostatic", I_APP), film_resistance=film)
+    p = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP), film_resistance=film)
     solve_interface(p, SolverOptions())
     return p, m, interface_metrics(p, window.feature_points())
 

@@ -5,7 +5,8 @@ import dolfinx
 import pytest
 from conftest import RUN_TO_RUN_RTOL, UM, read_summary, run_cli, run_on_one_and_two_ranks
 
-from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
 from dendrite_fem.post.interface import interface_metrics
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.physics.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
@@ -31,7 +32,7 @@ def _mixed(h, degree, a_v=A_V, window=None):
     window = window or Window(2, W, L, sizes=MeshSizes(h * UM, h * UM, 2 * UM), interlayer_thickness=T)
     m = build_mesh(window, geometry_order=degree)
     s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: SIGMA, tags.INTERLAYER: SIGMA_I})
-    cc = CounterCondition("galvanostatic", I_APP)
+    cc = Galvanostatic(I_APP)
     p = mixed_interphase_problem(m.mesh, degree, s, SIGMA_E, a_v, m.cell_tags, m.facet_tags, K, cc)
     solve_mixed_interphase(p)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
@@ -61,7 +62,7 @@ def test_without_reacting_area_it_is_the_ionic_layer():
     window = Window(2, 100 * UM, 40 * UM, defects=(Defect("protrusion", Round(5 * UM)),), interlayer_thickness=0.5 * UM)
     m, s, metrics = _mixed(None, 1, a_v=1e-6, window=window)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", 1))
-    ionic = interface_problem(V, s, m.facet_tags, K, CounterCondition("galvanostatic", I_APP))
+    ionic = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP))
     solve_interface(ionic)
     reference = interface_metrics(ionic, window.feature_points())
     assert metrics["share_plated_in_interphase"] < 1e-10

@@ -6,7 +6,8 @@ import dolfinx
 import numpy as np
 from conftest import UM
 
-from dendrite_fem.physics.conduction import CounterCondition, conductivity_field, interface_problem
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
 from dendrite_fem.numerics.floor import poisson_floor
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.numerics.solver import SolverOptions, linear_solver_options, solve_interface
@@ -24,7 +25,7 @@ def test_nonlinear_solve_stays_close_to_the_poisson_floor():
     ksp_options, _ = linear_solver_options(options, V.dofmap.index_map.size_global)
 
     def nonlinear():
-        problem = interface_problem(V, sigma, mesh.facet_tags, Kinetics(13.0), CounterCondition("galvanostatic", 5.1))
+        problem = interface_problem(V, sigma, mesh.facet_tags, Kinetics(13.0), Galvanostatic(5.1))
         return solve_interface(problem, options)
 
     nonlinear()  # compile the forms first: JIT is not what is measured

@@ -18,8 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dendrite_fem.app.units import to_si
-from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.units import to_si
+from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.physics.electromechanics import MechanicalLoad
 from dendrite_fem.physics.materials import MaterialError, get_electrolyte, get_interlayer, get_mechanical
@@ -375,10 +375,10 @@ class Case(Strict):
         k = self.kinetics
         return Kinetics(k.exchange_current_density, k.alpha_a, k.alpha_c, k.temperature, k.pressure)
 
-    def counter(self) -> CounterCondition:
+    def driving(self) -> Operation:
+        """The operation as its type: the one place the case's ``mode`` string is read."""
         o = self.operation
-        value = o.current_density if o.mode == "galvanostatic" else o.voltage
-        return CounterCondition(o.mode, value)
+        return Galvanostatic(o.current_density) if o.mode == "galvanostatic" else Potentiostatic(o.voltage)
 
     def solver_options(self) -> SolverOptions:
         s = self.solver

@@ -125,8 +125,8 @@ def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.C
     window = case.window()
     window.check()
     sizes = window.resolved_sizes()
-    kinetics, counter, options = case.kinetics_model(), case.counter(), case.solver_options()
-    if counter.mode != "galvanostatic":
+    kinetics, counter, options = case.kinetics_model(), case.driving(), case.solver_options()
+    if counter.applied_current_density is None:
         raise CaseError("operation.mode: growth runs galvanostatically (the plating current sets the rate)")
     degree = case.mesh.element_degree
     layers = case.interlayers()

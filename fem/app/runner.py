@@ -131,7 +131,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     window = case.window()
     window.check()  # refuse an impossible geometry before anything is written
     kinetics = case.kinetics_model()
-    counter = case.counter()
+    counter = case.driving()
     options = case.solver_options()
     conductivities = case.conductivities()
     interlayers = case.interlayers()
@@ -205,7 +205,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 with timer("poisson_floor"):
                     ksp_opts, _ = linear_solver_options(options, ndofs)
                     floor = poisson_floor(V, sigma, mesh_data.facet_tags,
-                                          counter.value if counter.mode == "galvanostatic" else 1.0, ksp_opts)  # fmt: skip
+                                          counter.applied_current_density or 1.0, ksp_opts)  # fmt: skip
             with timer("postprocess"):
                 metrics = interface_metrics(problem, window.feature_points(), inside)
                 _check_finite(name, metrics)
@@ -256,7 +256,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                 f"charge balance {metrics['charge_balance_error']:.1e}")  # fmt: skip
             fault(f"finished:{name}", comm.rank)
 
-        applied = counter.value if counter.mode == "galvanostatic" else None
+        applied = counter.applied_current_density
         fault("output", comm.rank)
         if comm.rank == 0:
             with timer("output"):
@@ -275,8 +275,7 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             "software": software_versions(),
             "parameters": {
                 "dimension": window.dim,
-                "mode": counter.mode,
-                "applied_current_density" if counter.mode == "galvanostatic" else "applied_voltage": counter.value,
+                **counter.summary(),
                 "exchange_current_density": kinetics.exchange_current_density,
                 "effective_exchange_current_density": kinetics.effective_exchange_current,
                 "alpha_a": kinetics.alpha_a,

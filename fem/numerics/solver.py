@@ -134,7 +134,7 @@ def _current_scale(problem: InterfaceProblem) -> float:
     one = dolfinx.fem.Constant(V.mesh, 1.0)
     area = integral(one)
     if _galvanostatic(problem):
-        i_ref = abs(problem.counter.value) * integral(one, problem.ds(tags.COUNTER)) / area
+        i_ref = abs(problem.operation.applied_current_density) * integral(one, problem.ds(tags.COUNTER)) / area
     else:
         i_ref = abs(integral(slope * problem.phi)) / area or problem.kinetics.effective_exchange_current
     v = ufl.TestFunction(V)
@@ -146,7 +146,8 @@ def _current_scale(problem: InterfaceProblem) -> float:
 
 
 def _galvanostatic(problem: InterfaceProblem) -> bool:
-    return problem.counter.mode == "galvanostatic" and problem.counter.value != 0.0
+    """A non-zero current is imposed (then Newton's first step is the linearised solve)."""
+    return bool(problem.operation.applied_current_density)
 
 
 def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:

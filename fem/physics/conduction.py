@@ -23,8 +23,6 @@ on the anode boundary only; it is symmetric positive definite: CG with GAMG appl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
 import dolfinx
 import numpy as np
 import ufl
@@ -32,15 +30,7 @@ from dolfinx.fem import Constant, Function
 
 from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope, film_overpotential
 from dendrite_fem.geometry import tags
-
-
-@dataclass(frozen=True)
-class CounterCondition:
-    """Galvanostatic (``value`` = i_app [A/m²], entering the SE) or
-    potentiostatic (``value`` = V_app [V] vs the Na metal)."""
-
-    mode: Literal["galvanostatic", "potentiostatic"]
-    value: float
+from dendrite_fem.physics.operation import Operation
 
 
 def conductivity_field(
@@ -77,7 +67,7 @@ class InterfaceProblem:
     linearised: tuple[ufl.Form, ufl.Form]  #: (a, L) of the problem with R_ct kinetics
     bcs: list[dolfinx.fem.DirichletBC]
     load: Constant  #: i_app [A/m²] or V_app [V], scaled by continuation
-    counter: CounterCondition
+    operation: Operation  #: galvanostatic or potentiostatic (dendrite_fem.physics.operation)
     kinetics: Kinetics
     sigma: Function
     facet_tags: dolfinx.mesh.MeshTags
@@ -113,7 +103,7 @@ class InterfaceProblem:
     def set_load_fraction(self, fraction: float) -> None:
         """Scale the applied current or voltage to ``fraction`` of its target."""
         # the potentiostatic Dirichlet condition holds this same constant
-        self.load.value = fraction * self.counter.value
+        self.load.value = fraction * self.operation.value
 
 
 def interface_problem(
@@ -121,7 +111,7 @@ def interface_problem(
     sigma: Function,
     facet_tags: dolfinx.mesh.MeshTags,
     kinetics: Kinetics,
-    counter: CounterCondition,
+    operation: Operation,
     film_resistance: float = 0.0,
     pressure: Function | None = None,
 ) -> InterfaceProblem:
@@ -147,7 +137,7 @@ def interface_problem(
         # the linearised law, film included: i_ct ≈ η_φ / (R_ct + R_f) with η_φ = −φ
         "slope": Constant(mesh, 1.0 / (1.0 / butler_volmer_slope(kinetics) + film_resistance)),
     }
-    load = Constant(mesh, float(counter.value))
+    load = Constant(mesh, float(operation.value))
     i0 = c["i0"]
     if pressure is not None:
         c["pressure_coefficient"] = Constant(mesh, kinetics.pressure_coefficient)
@@ -169,18 +159,9 @@ def interface_problem(
     kinetic_jacobian = ufl.derivative(-i_ct * v * ds_anode, phi, u)
     # i_ct ≈ slope · η = −slope · φ: a Robin condition with R_ct
     a = ufl.inner(sigma * ufl.grad(u), ufl.grad(v)) * ufl.dx + c["slope"] * u * v * ds(tags.ANODE)
-    zero = Constant(mesh, 0.0)
-    bcs: list[dolfinx.fem.DirichletBC] = []
-    if counter.mode == "galvanostatic":
-        F = F - load * v * ds(tags.COUNTER)
-        L = load * v * ds(tags.COUNTER)
-    elif counter.mode == "potentiostatic":
-        fdim = mesh.topology.dim - 1
-        dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facet_tags.find(tags.COUNTER))
-        bcs = [dolfinx.fem.dirichletbc(load, dofs, V)]
-        L = zero * v * ufl.dx
-    else:
-        raise ValueError(f"operation.mode must be galvanostatic or potentiostatic, got {counter.mode!r}")
+    counter_residual, L, bcs = operation.counter_terms(load, v, ds, V, facet_tags)
+    if counter_residual is not None:
+        F = F + counter_residual
     return InterfaceProblem(
         phi=phi,
         residual=F,
@@ -190,7 +171,7 @@ def interface_problem(
         linearised=(a, L),
         bcs=bcs,
         load=load,
-        counter=counter,
+        operation=operation,
         kinetics=kinetics,
         sigma=sigma,
         facet_tags=facet_tags,

@@ -34,7 +34,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from dendrite_fem.physics.conduction import CounterCondition
+from dendrite_fem.physics.operation import Operation
 from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current
 from dendrite_fem.numerics.solver import ConvergenceError
 from dendrite_fem.geometry import tags
@@ -51,7 +51,7 @@ class MixedInterphaseProblem:
     jacobian: ufl.Form
     bcs: list
     load: dolfinx.fem.Constant
-    counter: CounterCondition
+    operation: Operation
     volumetric_plating: ufl.core.expr.Expr  #: s [A/m³] (valid in Ω_I)
     dx_interphase: ufl.Measure
     ds_anode: ufl.Measure
@@ -76,7 +76,7 @@ def mixed_interphase_problem(
     cell_tags: dolfinx.mesh.MeshTags,
     facet_tags: dolfinx.mesh.MeshTags,
     kinetics: Kinetics,
-    counter: CounterCondition,
+    operation: Operation,
 ) -> MixedInterphaseProblem:
     """The MCI problem on the case mesh; Ω_I is the interlayer subdomain (tag 2)."""
     if not (electronic_conductivity > 0 and specific_area > 0):
@@ -95,7 +95,7 @@ def mixed_interphase_problem(
         "acf": kinetics.alpha_c * kinetics.f, "sigma_e": electronic_conductivity, "a_v": specific_area}.items()}  # fmt: skip
     i_surface = butler_volmer_current(-phi, c["i0"], c["aaf"], c["acf"], exp=ufl.exp)
     s = -c["a_v"] * butler_volmer_current(phi_e - phi, c["i0"], c["aaf"], c["acf"], exp=ufl.exp)
-    load = dolfinx.fem.Constant(mesh, float(counter.value))
+    load = dolfinx.fem.Constant(mesh, float(operation.value))
     F = (ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx - i_surface * v * ds_a + s * v * dx_i
          + ufl.inner(c["sigma_e"] * ufl.grad(phi_e), ufl.grad(w)) * dx(tags.INTERLAYER) - s * w * dx_i)  # fmt: skip
     fdim = mesh.topology.dim - 1
@@ -107,16 +107,12 @@ def mixed_interphase_problem(
         dolfinx.fem.dirichletbc(dolfinx.fem.Function(V0), anode, W.sub(1)),
         dolfinx.fem.dirichletbc(dolfinx.fem.Function(V0), [to_w[outside], outside], W.sub(1)),
     ]
-    if counter.mode == "galvanostatic":
-        F = F - load * v * ds(tags.COUNTER)
-    else:
-        Vphi, _ = W.sub(0).collapse()
-        dofs = dolfinx.fem.locate_dofs_topological((W.sub(0), Vphi), fdim, facet_tags.find(tags.COUNTER))
-        applied = dolfinx.fem.Function(Vphi)
-        applied.x.array[:] = counter.value
-        bcs.append(dolfinx.fem.dirichletbc(applied, dofs, W.sub(0)))
+    counter_residual, _, counter_bcs = operation.counter_terms(load, v, ds, W, facet_tags)
+    if counter_residual is not None:
+        F = F + counter_residual
+    bcs += counter_bcs
     J = ufl.derivative(F, u, ufl.TrialFunction(W))
-    return MixedInterphaseProblem(u, F, J, bcs, load, counter, s, dx_i, ds_a)
+    return MixedInterphaseProblem(u, F, J, bcs, load, operation, s, dx_i, ds_a)
 
 
 def solve_mixed_interphase(problem: MixedInterphaseProblem, rtol: float = 1e-10, max_iterations: int = 30) -> int:
@@ -128,7 +124,7 @@ def solve_mixed_interphase(problem: MixedInterphaseProblem, rtol: float = 1e-10,
     comm = mesh.comm
     v = ufl.TestFunction(u.function_space)[0]
     area = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(dolfinx.fem.Constant(mesh, 1.0) * problem.ds_anode)))
-    scale = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(abs(problem.counter.value) / area * v * problem.ds_anode))
+    scale = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(abs(problem.operation.value) / area * v * problem.ds_anode))
     scale.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     # three orders below the single-potential test: Newton from zero reaches it in one more step
     # (the Jacobian is exact), and the charge balance then holds to round-off
@@ -141,7 +137,7 @@ def solve_mixed_interphase(problem: MixedInterphaseProblem, rtol: float = 1e-10,
                                                    petsc_options=opts, petsc_options_prefix=f"dfem_mci{next(_prefix)}_")  # fmt: skip
     history, steps = [], 0
     for fraction in (1.0, 0.25, 0.5, 0.75, 1.0):  # plain Newton first, then a short load ramp
-        problem.load.value = fraction * problem.counter.value
+        problem.load.value = fraction * problem.operation.value
         if fraction == 0.25:
             u.x.array[:] = 0.0
         try:

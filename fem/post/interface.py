@@ -78,7 +78,7 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
     i_min = comm.allreduce(float(local_i.min()) if local_i.size else np.inf, op=MPI.MIN)
 
     # current density entering at the counter side: i_app, or the potentiostatic mean
-    i_counter = problem.counter.value if problem.counter.mode == "galvanostatic" else None
+    i_counter = problem.operation.applied_current_density
     features = []
     coords = V.tabulate_dof_coordinates()[dofs]
     for name, point in feature_points:
@@ -92,7 +92,7 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
              "ratio_to_applied": value / (i_counter if i_counter else counter_current / area_c)}
         )  # fmt: skip
 
-    applied = problem.counter.value * area_c if problem.counter.mode == "galvanostatic" else counter_current
+    applied = counter_current if i_counter is None else i_counter * area_c
     inside = interphase_current or 0.0
     extra = {} if interphase_current is None else {
         "interphase_plating_current": inside, "share_plated_in_interphase": inside / (total + inside)}  # fmt: skip

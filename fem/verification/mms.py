@@ -31,7 +31,8 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from dendrite_fem.physics.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.numerics.solver import SolverOptions, solve_interface
 from dendrite_fem.verification import references
@@ -107,7 +108,7 @@ def mms_errors(dim: int, degree: int, h: float, comm: MPI.Comm = MPI.COMM_WORLD)
     sigma = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: SIGMA_SE, tags.INTERLAYER: SIGMA_BAND})
     i0, alpha_a, alpha_c, temperature = 13.0, 0.4, 0.6, 298.15
     base = interface_problem(V, sigma, m.facet_tags, Kinetics(i0, alpha_a, alpha_c, temperature),
-                             CounterCondition("galvanostatic", 0.0))  # fmt: skip
+                             Galvanostatic(0.0))  # fmt: skip
     x = ufl.SpatialCoordinate(m.mesh)
     band = window.interlayer_thickness
     phi_ex = exact_potential(x, dim, band, window.width)

@@ -18,7 +18,8 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from dendrite_fem.physics.conduction import CounterCondition, InterfaceProblem, conductivity_field, interface_problem
+from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
+from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
 from dendrite_fem.constants import thermal_voltage
 from dendrite_fem.post.fields import interpolant
 from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
@@ -65,7 +66,7 @@ class Convergence:
     observed: dict[str, float] = field(default_factory=dict)
 
 
-def _solve(mesh: InterfaceMesh, sigma: dict[int, float], kinetics: Kinetics, counter: CounterCondition,
+def _solve(mesh: InterfaceMesh, sigma: dict[int, float], kinetics: Kinetics, counter: Operation,
            degree: int, film_resistance: float = 0.0) -> InterfaceProblem:  # fmt: skip
     V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", degree))
     s = conductivity_field(mesh.mesh, mesh.cell_tags, sigma)
@@ -114,7 +115,7 @@ def flat_cells(quick: bool) -> list[Row]:
             k = Kinetics(13.0, *alpha)
             for i_app in currents:
                 t0 = time.perf_counter()
-                p = _solve(mesh, sigma, k, CounterCondition("galvanostatic", i_app), 1)
+                p = _solve(mesh, sigma, k, Galvanostatic(i_app), 1)
                 m = interface_metrics(p, [])
                 rows.append(Row(
                     "1-D cell", f"{label}, αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
@@ -139,7 +140,7 @@ def thin_film(quick: bool) -> list[Row]:
         k = Kinetics(13.0, *alpha)
         for i_app in ([5.1] if quick else [1.27, 5.1, 51.0]):
             t0 = time.perf_counter()
-            p = _solve(mesh, {tags.ELECTROLYTE: sigma}, k, CounterCondition("galvanostatic", i_app), 1, r_f)
+            p = _solve(mesh, {tags.ELECTROLYTE: sigma}, k, Galvanostatic(i_app), 1, r_f)
             m = interface_metrics(p, [])
             # a film of R_f is a layer of thickness R_f σ_f for any σ_f
             layers = [(L, sigma), (r_f * 1e-4, 1e-4)]
@@ -152,7 +153,7 @@ def thin_film(quick: bool) -> list[Row]:
     sizes = MeshSizes(1 * UM, 1 * UM, 10 * UM) if quick else MeshSizes(0.25 * UM, 0.25 * UM, 5 * UM)
     defect = (Defect("protrusion", Round(radius)),)
     k = Kinetics(13.0)
-    galv = CounterCondition("galvanostatic", I_APP)
+    galv = Galvanostatic(I_APP)
     for label, sigma in (("NAS-like 0.9 mS/cm", 0.09), ("NPS-like 0.1 mS/cm", 0.01)):
         t0 = time.perf_counter()
         meshed = build_mesh(Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes, interlayer_thickness=t), geometry_order=2)
@@ -183,7 +184,7 @@ def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
     rows = []
     nps = ElasticConstants(20e9, 0.301)
     k = Kinetics(13.0)
-    galv = CounterCondition("galvanostatic", I_APP)
+    galv = Galvanostatic(I_APP)
     L, sigma, pressure = 50 * UM, 0.01, 125e6
     t0 = time.perf_counter()
     flat = build_mesh(Window(2, 40 * UM, L, sizes=MeshSizes(5 * UM, 5 * UM, 10 * UM)), geometry_order=2)
@@ -278,7 +279,7 @@ def _primary_error(window: Window, potential, exact_current, degree: int, where=
     e0 = I_APP / sigma
     V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", degree))
     s = conductivity_field(mesh.mesh, mesh.cell_tags, {tags.ELECTROLYTE: sigma})
-    p = interface_problem(V, s, mesh.facet_tags, Kinetics(PRIMARY_I0), CounterCondition("potentiostatic", 0.0))
+    p = interface_problem(V, s, mesh.facet_tags, Kinetics(PRIMARY_I0), Potentiostatic(0.0))
     x = ufl.SpatialCoordinate(mesh.mesh)
     p = _with_exact_outer_data(p, mesh, lambda a, b: potential(a, b, e0, np.sqrt),
                                potential(x[0], x[1], e0, ufl.sqrt))  # fmt: skip
@@ -356,7 +357,7 @@ def secondary_sinusoid(quick: bool) -> tuple[list[Row], dict]:
     rows, curve = [], {"wagner": [], "computed": [], "reference": []}
     for s in sigmas:
         t0 = time.perf_counter()
-        p = _solve(mesh, {tags.ELECTROLYTE: s}, k, CounterCondition("galvanostatic", i_app), 2)
+        p = _solve(mesh, {tags.ELECTROLYTE: s}, k, Galvanostatic(i_app), 2)
         x = ufl.SpatialCoordinate(mesh.mesh)
         i_h = -p.charge_transfer_current
         area = _integral(p, dolfinx.fem.Constant(mesh.mesh, 1.0))
@@ -432,7 +433,7 @@ def conservation_and_symmetry() -> list[dict]:
     k = Kinetics(13.0)
     for name, window in GEOMETRY_CHECKS.items():
         mesh = build_mesh(window)
-        p = _solve(mesh, {tags.ELECTROLYTE: 0.01}, k, CounterCondition("galvanostatic", I_APP), 1)
+        p = _solve(mesh, {tags.ELECTROLYTE: 0.01}, k, Galvanostatic(I_APP), 1)
         m = interface_metrics(p, window.feature_points())
         trace = interface_trace(p.phi.function_space, mesh.facet_tags)
         i_dep, _ = plating_profile(trace, interpolant(p.phi, p.phi.function_space), k)
@@ -457,7 +458,7 @@ def window_width(quick: bool) -> list[dict]:
     for w in widths:
         window = Window(2, w * UM, 100 * UM, defects=(Defect("protrusion", Round(10 * UM)),))
         mesh = build_mesh(window, geometry_order=2)
-        p = _solve(mesh, {tags.ELECTROLYTE: 0.01}, k, CounterCondition("galvanostatic", I_APP), 2)
+        p = _solve(mesh, {tags.ELECTROLYTE: 0.01}, k, Galvanostatic(I_APP), 2)
         m = interface_metrics(p, window.feature_points())
         tip = m["features"][0]["plating_current_A_per_m2"]
         out.append({"width_um": w, "max_over_mean": m["max_over_mean"], "tip_over_applied": tip / I_APP})

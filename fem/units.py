@@ -1,4 +1,6 @@
-"""Unit-bearing input ("10 um", "0.9 mS/cm", "0.51 mA/cm2") parsed to SI floats, once."""
+"""Units: unit-bearing input ("10 um", "0.9 mS/cm", "0.51 mA/cm2") parsed to SI floats once, at
+the edge (case files and the Python API's constructors alike), and the factors that turn SI
+values into the units the outputs print.  Inside the package everything is SI."""
 
 from __future__ import annotations
 
@@ -49,3 +51,21 @@ def _describe(unit: str) -> str:
         "V": "voltage",
         "rad": "angle",
     }.get(unit, f"quantity in {unit}")
+
+
+def si(value: object, unit: str, example: str) -> float:
+    """A value of the Python API in SI ``unit``: a number is taken as SI already, a string is
+    parsed with its unit (``"10 um"`` → 1e-5 for ``unit="m"``) by :func:`to_si`."""
+    if isinstance(value, str):
+        return to_si(value, unit, example)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number in {unit} or a quantity such as {example!r}, got {value!r}")
+    return float(value)
+
+
+# --- output units: multiply an SI value by these to print it as battery papers do ----------
+MA_PER_CM2 = 0.1  #: A/m² → mA/cm²
+MS_PER_CM = 10.0  #: S/m → mS/cm
+UM = 1e6  #: m → µm
+MV = 1e3  #: V → mV
+OHM_CM2 = 1e4  #: Ω m² → Ω cm²
