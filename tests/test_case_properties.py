@@ -68,7 +68,7 @@ def test_valid_looking_cases_solve_with_balance_or_fail_cleanly(data):
         V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
         (sigma, _), = case.conductivities().values()
         s = conductivity_field(mesh.mesh, mesh.cell_tags, {tags.ELECTROLYTE: sigma})
-        problem = interface_problem(V, s, mesh.facet_tags, case.kinetics_model(), case.counter())
+        problem = interface_problem(V, s, mesh.facet_tags, case.kinetics_model(), case.driving())
         solve_interface(problem, case.solver_options())
     except (ValidationError, CaseError, GeometryError, MaterialError, ConvergenceError) as exc:
         assert str(exc)  # a clean, explained refusal
