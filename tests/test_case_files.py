@@ -22,7 +22,7 @@ def test_shipped_cases_validate(path):
         return
     case, digest = load_case(path)
     case.window().check()
-    assert len(digest) == 64 and case.conductivities()
+    assert len(digest) == 64 and case.electrolytes_to_compare()
 
 
 def test_units_are_parsed_to_si(write_case):
@@ -30,7 +30,7 @@ def test_units_are_parsed_to_si(write_case):
     assert case.geometry.width == pytest.approx(80e-6)
     assert case.operation.current_density == pytest.approx(5.1)  # 0.51 mA/cm2 in A/m²
     assert case.kinetics.exchange_current_density == pytest.approx(13.0)  # default 1.3 mA/cm²
-    assert case.conductivities()["NAS"][0] == pytest.approx(0.09)
+    assert case.electrolytes_to_compare()[0].conductivity(case.kinetics.temperature) == pytest.approx(0.09)
 
 
 def test_contact_gap_pore_from_a_case_file(write_case):

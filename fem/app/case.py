@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import math
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,7 +23,9 @@ from dendrite_fem.units import to_si
 from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
 from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.physics.electromechanics import MechanicalLoad
-from dendrite_fem.physics.materials import MaterialError, get_electrolyte, get_interlayer, get_mechanical
+from dendrite_fem.physics.materials import (
+    Electrolyte, Layer, MaterialError, MechanicalProperties, electrolyte, get_electrolyte, get_interlayer, get_mechanical,
+)
 from dendrite_fem.numerics.solver import SolverOptions
 from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
 
@@ -384,31 +387,21 @@ class Case(Strict):
         s = self.solver
         return SolverOptions(linear_solver=s.linear_solver, rtol=s.rtol, max_iterations=s.max_iterations)
 
-    def interlayers(self) -> dict[str, dict | None]:
-        """Electrolyte label → its interlayer (σ [S/m], thickness [m], representation, R_f
-        [Ω m²], source), or None for a bare interface."""
-        out: dict[str, dict | None] = {}
-        for e in self.electrolytes:
-            if self.interlayer is None or not (e.interlayer or e.interlayer_conductivity):
-                out[e.label] = None
-                continue
-            sigma_e, a_v = 0.0, 0.0
-            if e.interlayer is not None:
-                lib = get_interlayer(e.interlayer)
-                sigma, source, name = lib.conductivity, lib.source, lib.name
-                sigma_e, a_v = lib.electronic_conductivity, lib.specific_area
-            else:
-                sigma, source, name = e.interlayer_conductivity, "given in the case file", "given"
-            if e.interlayer_electronic_conductivity is not None:
-                sigma_e, source = e.interlayer_electronic_conductivity, source + "; sigma_e given in the case file"
-            if e.interlayer_specific_area is not None:
-                a_v, source = e.interlayer_specific_area, source + "; a_v given in the case file"
-            t = self.interlayer.thickness
-            out[e.label] = {"material": name, "conductivity": sigma, "thickness": t,
-                            "representation": self.interlayer.representation,
-                            "area_resistance": t / sigma, "source": source,
-                            "electronic_conductivity": sigma_e, "specific_area": a_v}  # fmt: skip
-        return out
+    def _interlayer(self, e: ElectrolyteInput) -> Layer | None:
+        """The interlayer of one electrolyte (library or given), or None for a bare interface."""
+        if self.interlayer is None or not (e.interlayer or e.interlayer_conductivity):
+            return None
+        t, representation = self.interlayer.thickness, self.interlayer.representation
+        if e.interlayer is not None:
+            layer = Layer.from_library(e.interlayer, t, representation)
+        else:
+            layer = Layer("given", e.interlayer_conductivity, t, representation, "given in the case file")
+        if e.interlayer_electronic_conductivity is not None:
+            layer = replace(layer, electronic_conductivity=e.interlayer_electronic_conductivity,
+                            source=layer.source + "; sigma_e given in the case file")  # fmt: skip
+        if e.interlayer_specific_area is not None:
+            layer = replace(layer, specific_area=e.interlayer_specific_area, source=layer.source + "; a_v given in the case file")
+        return layer
 
     def mechanical_load(self) -> MechanicalLoad | None:
         m = self.mechanics
@@ -417,39 +410,40 @@ class Case(Strict):
         return MechanicalLoad(m.stack_pressure, m.deposit_pressure, m.deposit_time,
                               get_mechanical(m.metal).bulk_modulus, m.rtol, m.max_iterations)  # fmt: skip
 
-    def elastic_properties(self) -> dict[str, dict]:
-        """Electrolyte label → E [Pa], ν, K_Ic [Pa √m] (or None) and their source."""
-        out = {}
-        for e in self.electrolytes:
-            lib = None
-            if e.youngs_modulus is None or e.poisson_ratio is None or e.fracture_toughness is None:
-                try:
-                    lib = get_mechanical(e.material or "")
-                except MaterialError:
-                    lib = None
-            given = [k for k in ("youngs_modulus", "poisson_ratio", "fracture_toughness") if getattr(e, k) is not None]
-            out[e.label] = {
-                "youngs_modulus": e.youngs_modulus if e.youngs_modulus is not None else lib.youngs_modulus,
-                "poisson_ratio": e.poisson_ratio if e.poisson_ratio is not None else lib.poisson_ratio,
-                "fracture_toughness": e.fracture_toughness if e.fracture_toughness is not None
-                else (lib.fracture_toughness if lib else None),
-                "source": "; ".join(filter(None, [f"given in the case file: {', '.join(given)}" if given else "",
-                                                  lib.source if lib else ""])),
-            }  # fmt: skip
-        return out
+    def _mechanical(self, e: ElectrolyteInput) -> MechanicalProperties | None:
+        """E [Pa], ν, K_Ic [Pa √m] (or None) of one electrolyte with their source: the case's
+        values over the library's; None without [mechanics]."""
+        if self.mechanics is None:
+            return None
+        lib = None
+        if e.youngs_modulus is None or e.poisson_ratio is None or e.fracture_toughness is None:
+            try:
+                lib = get_mechanical(e.material or "")
+            except MaterialError:
+                lib = None
+        given = [k for k in ("youngs_modulus", "poisson_ratio", "fracture_toughness") if getattr(e, k) is not None]
+        return MechanicalProperties(
+            e.label,
+            e.youngs_modulus if e.youngs_modulus is not None else lib.youngs_modulus,
+            e.poisson_ratio if e.poisson_ratio is not None else lib.poisson_ratio,
+            e.fracture_toughness if e.fracture_toughness is not None else (lib.fracture_toughness if lib else None),
+            "; ".join(filter(None, [f"given in the case file: {', '.join(given)}" if given else "",
+                                    lib.source if lib else ""])),
+        )  # fmt: skip
 
-    def conductivities(self) -> dict[str, tuple[float, str]]:
-        """Electrolyte label → (σ [S/m] at the case temperature, source)."""
-        out = {}
+    def electrolytes_to_compare(self) -> list[Electrolyte]:
+        """Every electrolyte of the case as a record (material or given σ, interlayer, elastic
+        constants): the one place the case's electrolyte tables meet the library."""
+        out = []
+        T = self.kinetics.temperature
         for e in self.electrolytes:
-            if e.conductivity is not None:
-                out[e.label] = (e.conductivity, "given in the case file")
-            else:
-                lib = get_electrolyte(e.material)
-                try:
-                    out[e.label] = (lib.conductivity(self.kinetics.temperature), lib.source)
-                except MaterialError as exc:
-                    raise CaseError(f"electrolytes ({e.label}): {exc}") from None
+            record = electrolyte(e.material, name=e.label, conductivity=e.conductivity, temperature=T,
+                                 interlayer=self._interlayer(e), mechanical=self._mechanical(e))  # fmt: skip
+            try:
+                record.conductivity(T)
+            except MaterialError as exc:
+                raise CaseError(f"electrolytes ({e.label}): {exc}") from None
+            out.append(record)
         return out
 
 

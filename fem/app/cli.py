@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             from dendrite_fem.geometry.distribute import build_mesh
 
             window = case.window()
-            case.conductivities()
+            case.electrolytes_to_compare()
             m = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or case.mesh.element_degree)
             if root:
                 print(f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}")

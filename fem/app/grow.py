@@ -68,7 +68,7 @@ def check_growth_case(case: Case) -> None:
                         "use representation = 'resistance'")  # fmt: skip
     if case.mechanics is not None:
         raise CaseError("[mechanics] is not coupled to the growth model")
-    if any(layer and layer.get("electronic_conductivity", 0) > 0 for layer in case.interlayers().values()):
+    if any(e.interlayer is not None and e.interlayer.mixed for e in case.electrolytes_to_compare()):
         raise CaseError("a mixed-conducting interlayer is not supported by the growth model")
 
 
@@ -129,19 +129,20 @@ def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.C
     if counter.applied_current_density is None:
         raise CaseError("operation.mode: growth runs galvanostatically (the plating current sets the rate)")
     degree = case.mesh.element_degree
-    layers = case.interlayers()
     results = {}
     with ResultDirectory(out, comm, key, fresh=force, keep_partial_on_error=True) as rd:
-        for name, (sigma_value, source) in case.conductivities().items():
+        for e in case.electrolytes_to_compare():
+            name = e.key
             if name in rd.finished:
                 say(f"{name}: finished in an earlier run, reusing it")
                 results[name] = rd.finished[name]
                 continue
-            layer = layers[name]
-            film = layer["area_resistance"] if layer else 0.0
+            sigma_value, layer = e.conductivity(kinetics.temperature), e.interlayer
+            film = layer.area_resistance if layer else 0.0
             results[name] = _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter,
                                       options, degree, gp)  # fmt: skip
-            results[name] |= {"conductivity": sigma_value, "conductivity_source": source, "interlayer": layer}
+            results[name] |= {"conductivity": sigma_value, "conductivity_source": e.source,
+                              "interlayer": layer.record() if layer else None}  # fmt: skip
             rd.mark_finished(name, results[name])
         if comm.rank == 0:
             _figure(rd, list(results), gp.target_growth, window)

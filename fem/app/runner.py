@@ -17,24 +17,15 @@ from petsc4py import PETSc
 
 import dendrite_fem
 import dendrite_fem.geometry
-from dendrite_fem.post import fields as fem_fields
 from dendrite_fem.app import figures
 from dendrite_fem.app.case import Case
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
-from dendrite_fem.physics.electromechanics import interface_mechanics, solve_coupled, stress_report
-from dendrite_fem.physics.mechanics import ElasticConstants
-from dendrite_fem.physics.mixed_conduction import (
-    interphase_plating_current, interphase_plating_field, mixed_interphase_problem, solve_mixed_interphase,
-)  # fmt: skip
-from dendrite_fem.numerics.solver import SolveReport
-from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
-from dendrite_fem.physics.kinetics import charge_transfer_resistance, wagner_length
+from dendrite_fem.model import Model, Solution
 from dendrite_fem.numerics.floor import poisson_floor
-from dendrite_fem.numerics.solver import ConvergenceError, linear_solver_options, solve_interface
-from dendrite_fem.geometry import tags
-from dendrite_fem.geometry.distribute import build_mesh
+from dendrite_fem.numerics.solver import ConvergenceError, linear_solver_options
+from dendrite_fem.physics.mixed_conduction import interphase_plating_field
+from dendrite_fem.post import fields as fem_fields
 
 #: units of the numbers in summary.json (SI throughout)
 UNITS = {
@@ -116,9 +107,9 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     A finished result of the same case and software version is returned as it is
     unless ``force``; an interrupted run of it resumes after its last finished
     electrolyte.  ``time_floor`` also times one linear Poisson solve on the same mesh
-    (:func:`dendrite_fem.numerics.floor.poisson_floor`) and records the ratio of the Newton solve to it.
-    ``mesh_cache`` is a directory where the Gmsh mesh is kept and reused by runs of the
-    same geometry (:func:`dendrite_fem.geometry.distribute.build_mesh`)."""
+    (:func:`dendrite_fem.numerics.floor.poisson_floor`) and records the ratio of the Newton
+    solve to it.  ``mesh_cache`` is a directory where the Gmsh mesh is kept and reused by runs
+    of the same geometry (:func:`dendrite_fem.geometry.distribute.build_mesh`)."""
     key = result_key(case_hash)
     say = log if comm.rank == 0 else (lambda *a, **k: None)
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
@@ -128,119 +119,65 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         return done
 
     timer = PhaseTimer(comm)
-    window = case.window()
-    window.check()  # refuse an impossible geometry before anything is written
-    kinetics = case.kinetics_model()
-    counter = case.driving()
-    options = case.solver_options()
-    conductivities = case.conductivities()
-    interlayers = case.interlayers()
-    load = case.mechanical_load()
-    elastic = case.elastic_properties() if load is not None else {}
     degree = case.mesh.element_degree
+    # the model checks the geometry, before anything is written
+    model = Model(case.window(), case.kinetics_model(), case.driving(), degree=degree,
+                  geometry_order=case.mesh.geometry_order or degree, solver=case.solver_options(),
+                  mechanics=case.mechanical_load(), mesh_cache=mesh_cache, comm=comm)  # fmt: skip
+    window = model.window
+    electrolytes = case.electrolytes_to_compare()
 
     with ResultDirectory(out, comm, key, fresh=force) as rd:
         if rd.resumed:
             say(f"resuming: {', '.join(rd.resumed)} finished in an earlier run")
         say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
         fault("mesh", comm.rank)
-        mesh_data = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or degree, cache=mesh_cache)
+        mesh_data = model.mesh
         if "mesh_from_cache" in mesh_data.timings:
             say("  mesh read from the mesh cache")
         timer.seconds.update(mesh_data.timings)
-        mesh = mesh_data.mesh
         with timer("setup"):
-            V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
-            V1 = V if degree == 1 else dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
-            # XDMF writes nodal data at the geometry nodes: use the geometry's degree
-            geometry_degree = mesh.geometry.cmap.degree
-            V_out = V if geometry_degree == degree else dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree))
-            trace = interface_trace(V1, mesh_data.facet_tags)
-        ndofs = V.dofmap.index_map.size_global
-        say(f"  {mesh_data.num_cells} cells, {ndofs} DOFs (P{degree})")
+            model.trace  # noqa: B018  (built once, timed here)
+        say(f"  {mesh_data.num_cells} cells, {model.num_dofs} DOFs (P{degree})")
         resume_dir = rd.resume_dir
         if case.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
             with timer("output"):
-                fem_fields.write_tags(rd.path("tags.xdmf"), mesh, mesh_data.cell_tags, mesh_data.facet_tags)
+                fem_fields.write_tags(rd.path("tags.xdmf"), mesh_data.mesh, mesh_data.cell_tags, mesh_data.facet_tags)
 
         results: dict[str, dict] = {}
         profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         pressure_profiles: dict[str, np.ndarray] = {}  #: ΔP [Pa] along the trace, with [mechanics]
         gathered: dict[str, fem_fields.GatheredField | None] = {}
-        r_ct = charge_transfer_resistance(kinetics)
-        a = window.characteristic_size()
-        for name, (sigma_value, source) in conductivities.items():
+        for e in electrolytes:
+            name = e.key
             if name in rd.finished and comm.bcast((resume_dir / f"{name}.npz").exists(), root=0):
                 say(f"{name}: finished in an earlier run, reusing it")
                 results[name], profiles[name], gathered[name], dp = _restore(rd, resume_dir, name, comm)
                 if dp is not None:
                     pressure_profiles[name] = dp
                 continue
+            sigma_value = e.conductivity(model.kinetics.temperature)
             say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
             with timer("setup"):
-                layer = interlayers[name]
-                # a meshed band without this electrolyte's own interlayer is just its SE
-                meshed = sigma_value if layer is None or layer["representation"] != "meshed" else layer["conductivity"]
-                sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value, tags.INTERLAYER: meshed})
+                problem, _ = model.problem(e)
                 if fault(f"solve:{name}", comm.rank) == "nan":
-                    sigma.x.array[:] = np.nan
-                film = layer["area_resistance"] if layer and layer["representation"] == "resistance" else 0.0
-                pressure = None if load is None else dolfinx.fem.Function(V, name="interface_pressure")
-                problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film,
-                                            pressure=pressure)  # fmt: skip
-            mech_record = mechanics = mixed = None
-            inside = None
-            if layer is not None and layer.get("electronic_conductivity", 0.0) > 0:
-                with timer("solve"):
-                    report, mixed, inside = _solve_mixed_interphase(problem, layer, mesh_data, kinetics, counter,
-                                                                    degree, options)  # fmt: skip
-            elif load is None:
-                with timer("solve"):
-                    report = solve_interface(problem, options)
-            else:
-                report, mechanics, mech_record, principal = _solve_with_mechanics(
-                    problem, elastic[name], load, window, mesh_data, degree, options, timer)
+                    problem.sigma.x.array[:] = np.nan
+            solution = model.solve_problem(problem, e, sigma_value, timer)
             floor = None
-            if time_floor and mixed is None:  # the floor compares with the single-potential Newton
+            if time_floor and solution.mixed is None:  # the floor compares with the single-potential Newton
                 with timer("poisson_floor"):
-                    ksp_opts, _ = linear_solver_options(options, ndofs)
-                    floor = poisson_floor(V, sigma, mesh_data.facet_tags,
-                                          counter.applied_current_density or 1.0, ksp_opts)  # fmt: skip
+                    ksp_opts, _ = linear_solver_options(model.solver, model.num_dofs)
+                    floor = poisson_floor(model.space, problem.sigma, mesh_data.facet_tags,
+                                          model.operation.applied_current_density or 1.0, ksp_opts)  # fmt: skip
             with timer("postprocess"):
-                metrics = interface_metrics(problem, window.feature_points(), inside)
-                _check_finite(name, metrics)
-                phi1 = fem_fields.interpolant(problem.phi, V1)
-                p1 = None if mechanics is None else mechanics.pressure
-                profiles[name] = plating_profile(trace, phi1, kinetics, problem.overpotential_values, p1)
-                if p1 is not None:
-                    pressure_profiles[name] = trace.values(p1)
-                i_vec, i_mag = fem_fields.current_density(problem)
-            if case.output.fields:
-                with timer("output"):
-                    phi_out = fem_fields.interpolant(problem.phi, V_out)
-                    extra = []
-                    if mixed is not None:
-                        phi_e = dolfinx.fem.Function(V_out, name="electronic_potential")
-                        phi_e.interpolate(mixed.solution.sub(1))
-                        extra = [phi_e, interphase_plating_field(mixed, mesh_data.cell_tags)]
-                    if mechanics is not None:
-                        u_out = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree, (mesh.geometry.dim,))),
-                                                     name="displacement")  # fmt: skip
-                        u_out.interpolate(mechanics.displacement)
-                        extra = [u_out, fem_fields.interpolant(mechanics.pressure, V_out), principal]
-                    fem_fields.write_fields(rd.path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag, *extra])
-            gathered[name] = None
-            if case.output.figures or case.output.fields:
-                with timer("gather"):
-                    gathered[name] = fem_fields.gather_on_root(
-                        {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
-                    )
-            if case.output.fields and comm.rank == 0:
-                with timer("output"):
-                    fem_fields.write_vtu(rd.path(f"fields_{name}.vtu"), gathered[name])
-            results[name] = _electrolyte_record(sigma_value, source, kinetics, a, metrics, report, floor, layer)
-            if mech_record is not None:
-                results[name]["mechanics"] = mech_record
+                _check_finite(name, solution.metrics.to_dict())
+                solution.current_density  # noqa: B018
+            profiles[name] = (solution.profile.plating_current, solution.profile.overpotential)
+            if solution.profile.pressure is not None:
+                pressure_profiles[name] = solution.profile.pressure
+            gathered[name] = _write_solution_fields(rd.path, solution, case.output.fields,
+                                                    case.output.figures or case.output.fields, timer)  # fmt: skip
+            results[name] = solution.record(floor)
             if comm.rank == 0:
                 g = gathered[name]
                 plot = {} if g is None else {
@@ -252,96 +189,137 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
                     plot["pressure"] = pressure_profiles[name]
                 np.savez(resume_dir / f"{name}.npz", i_dep=profiles[name][0], eta=profiles[name][1], **plot)
             rd.mark_finished(name, results[name])
-            say(f"  {report.newton_iterations} Newton steps, max/mean {metrics['max_over_mean']:.4f}, "
-                f"charge balance {metrics['charge_balance_error']:.1e}")  # fmt: skip
+            m = solution.metrics
+            say(f"  {solution.report.newton_iterations} Newton steps, max/mean {m.max_over_mean:.4f}, "
+                f"charge balance {m.charge_balance_error:.1e}")  # fmt: skip
             fault(f"finished:{name}", comm.rank)
 
-        applied = counter.applied_current_density
         fault("output", comm.rank)
         if comm.rank == 0:
-            with timer("output"):
-                _write_profile(rd.path("interface_profile.csv"), trace, profiles, window.dim, pressure_profiles)
-            if case.output.figures:
-                with timer("figures"):
-                    provenance = {"Description": f"dendrite-fem {dendrite_fem.__version__}, case sha256 {case_hash}"}
-                    figures.current_maps(rd.path("current_maps.png"), gathered, window, applied, provenance)
-                    figures.interface_profile(
-                        rd.path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
-                        {k: v[0] for k, v in profiles.items()}, applied, window, provenance,
-                    )  # fmt: skip
-        summary = {
-            "case": {"name": case.case.name, "description": case.case.description, "file": case_file,
-                     "sha256": case_hash, "input": case.model_dump(mode="json")},  # fmt: skip
-            "software": software_versions(),
-            "parameters": {
-                "dimension": window.dim,
-                **counter.summary(),
-                "exchange_current_density": kinetics.exchange_current_density,
-                "effective_exchange_current_density": kinetics.effective_exchange_current,
-                "alpha_a": kinetics.alpha_a,
-                "alpha_c": kinetics.alpha_c,
-                "temperature": kinetics.temperature,
-                "pressure": kinetics.pressure,
-                "charge_transfer_resistance": r_ct,
-                "defect_size": a,
-            },
-            "electrolytes": results,
-            "run": {
-                "ranks": comm.size,
-                "cells": mesh_data.num_cells,
-                "dofs": ndofs,
-                "element_degree": degree,
-                "mesh_sizes": vars(window.resolved_sizes()),
-                "resumed_from": [k for k in rd.resumed if k in results],
-                "resume_key": key,
-                "wall_time": timer.reduced(),
-            },
-            "units": UNITS,
-        }
+            _write_profile_and_figures(rd.path, model, profiles, pressure_profiles, gathered, case.output.figures,
+                                       f"dendrite-fem {dendrite_fem.__version__}, case sha256 {case_hash}", timer)  # fmt: skip
+        case_record = {"name": case.case.name, "description": case.case.description, "file": case_file,
+                       "sha256": case_hash, "input": case.model_dump(mode="json")}  # fmt: skip
+        summary = _summary(model, case_record, results, [k for k in rd.resumed if k in results], key, timer)
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return summary
 
 
-def _solve_mixed_interphase(problem, layer: dict, mesh_data, kinetics, counter, degree: int, options):
-    """Solve with a mixed-conducting interlayer (dendrite_fem.physics.mixed_conduction) and put the ionic
-    potential into ``problem`` (the single-potential container the metrics, profile and fields
-    read); returns (report, the mixed problem, the current plated inside the layer)."""
-    t0 = time.perf_counter()
-    mixed = mixed_interphase_problem(mesh_data.mesh, degree, problem.sigma, layer["electronic_conductivity"],
-                                     layer["specific_area"], mesh_data.cell_tags, mesh_data.facet_tags,
-                                     kinetics, counter)  # fmt: skip
-    steps = solve_mixed_interphase(mixed, options.rtol, options.max_iterations)
-    problem.phi.interpolate(mixed.solution.sub(0))
-    report = SolveReport(newton_iterations=steps, linear_solver="MUMPS LU (mixed phi, phi_e)",
-                         seconds=time.perf_counter() - t0)  # fmt: skip
-    return report, mixed, interphase_plating_current(mixed)
+def write_result(out: Path, model: Model, solutions: list[Solution], fields: bool = True,
+                 figures_too: bool = True) -> Path:  # fmt: skip
+    """Write ``solutions`` of ``model`` into ``out`` as ``dendrite-fem run`` lays out a result
+    (all files at once, replacing an earlier result); for :meth:`dendrite_fem.model.Solution.write`."""
+    comm = model.comm
+    timer = PhaseTimer(comm)
+    with ResultDirectory(out, comm, "python-api", fresh=True) as rd:
+        m = model.mesh
+        if fields:
+            fem_fields.write_tags(rd.path("tags.xdmf"), m.mesh, m.cell_tags, m.facet_tags)
+        profiles, pressures, gathered = {}, {}, {}
+        for s in solutions:
+            name = s.electrolyte.key
+            profiles[name] = (s.profile.plating_current, s.profile.overpotential)
+            if s.profile.pressure is not None:
+                pressures[name] = s.profile.pressure
+            gathered[name] = _write_solution_fields(rd.path, s, fields, fields or figures_too, timer)
+        if comm.rank == 0:
+            _write_profile_and_figures(rd.path, model, profiles, pressures, gathered, figures_too,
+                                       f"dendrite-fem {dendrite_fem.__version__} (Python API)", timer)  # fmt: skip
+        case_record = {"name": out.name, "description": "", "file": None, "sha256": None, "input": None}
+        summary = _summary(model, case_record, {s.electrolyte.key: s.record() for s in solutions}, [], "python-api", timer)
+        if comm.rank == 0:
+            write_json(rd.path("summary.json"), summary)
+    return out
 
 
-def _solve_with_mechanics(problem, props: dict, load, window, mesh_data, degree: int, options, timer):
-    """Stress-coupled solve (dendrite_fem.physics.electromechanics); returns (the final Newton report, the
-    mechanics, the summary record, σ₁ as a DG0 field)."""
-    with timer("mechanics"):
-        centres = [(np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)
-                   for d in window.defects if d.kind == "protrusion"]  # fmt: skip
-        mechanics = interface_mechanics(mesh_data.mesh, mesh_data.facet_tags,
-                                        ElasticConstants(props["youngs_modulus"], props["poisson_ratio"]),
-                                        centres, degree)  # fmt: skip
-    with timer("solve"):
-        coupled = solve_coupled(problem, mechanics, load, options)
-    with timer("mechanics"):
-        stresses, principal = stress_report(mechanics, load, coupled.deposit_pressures[-1],
-                                            props["fracture_toughness"], window.defects)  # fmt: skip
-    record = {
-        "elastic_constants": props,
-        "load": {"stack_pressure": load.stack_pressure, "deposit_pressure": load.deposit_pressure,
-                 "deposit_time": load.deposit_time, "metal_bulk_modulus": load.metal_bulk_modulus},
-        "coupling": {"passes": coupled.passes, "converged": coupled.converged,
-                     "deposit_pressures": coupled.deposit_pressures, "changes": coupled.changes, "rtol": load.rtol,
-                     "newton_iterations": [r.newton_iterations for r in coupled.newton]},
-        **stresses,
-    }  # fmt: skip
-    return coupled.newton[-1], mechanics, record, principal
+def _write_solution_fields(path, solution: Solution, fields: bool, gather: bool, timer) -> fem_fields.GatheredField | None:
+    """The fields of one solution (XDMF in parallel, the .vtu on rank 0) and, for the figures,
+    the gathered vertex and cell data (None when neither is wanted)."""
+    model, problem = solution.model, solution.problem
+    mesh = model.mesh.mesh
+    name = solution.electrolyte.key
+    i_vec, i_mag = solution.current_density
+    phi1 = fem_fields.interpolant(problem.phi, model.vertex_space)
+    if fields:
+        with timer("output"):
+            # XDMF writes nodal data at the geometry nodes: use the geometry's degree
+            geometry_degree = mesh.geometry.cmap.degree
+            V_out = model.space if geometry_degree == model.degree else dolfinx.fem.functionspace(
+                mesh, ("Lagrange", geometry_degree))  # fmt: skip
+            phi_out = fem_fields.interpolant(problem.phi, V_out)
+            extra = []
+            if solution.mixed is not None:
+                phi_e = dolfinx.fem.Function(V_out, name="electronic_potential")
+                phi_e.interpolate(solution.mixed.solution.sub(1))
+                extra = [phi_e, interphase_plating_field(solution.mixed, model.mesh.cell_tags)]
+            if solution.mechanics is not None:
+                u_out = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree, (mesh.geometry.dim,))),
+                                             name="displacement")  # fmt: skip
+                u_out.interpolate(solution.mechanics.displacement)
+                extra = [u_out, fem_fields.interpolant(solution.mechanics.pressure, V_out), solution.principal_stress]
+            fem_fields.write_fields(path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag, *extra])
+    gathered = None
+    if gather:
+        with timer("gather"):
+            gathered = fem_fields.gather_on_root(
+                {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
+            )
+    if fields and mesh.comm.rank == 0:
+        with timer("output"):
+            fem_fields.write_vtu(path(f"fields_{name}.vtu"), gathered)
+    return gathered
+
+
+def _write_profile_and_figures(path, model: Model, profiles: dict, pressures: dict, gathered: dict, draw: bool,
+                               description: str, timer) -> None:  # fmt: skip
+    """interface_profile.csv and, if ``draw``, the two figures (rank 0)."""
+    window, trace = model.window, model.trace
+    applied = model.operation.applied_current_density
+    with timer("output"):
+        _write_profile(path("interface_profile.csv"), trace, profiles, window.dim, pressures)
+    if draw:
+        with timer("figures"):
+            provenance = {"Description": description}
+            figures.current_maps(path("current_maps.png"), gathered, window, applied, provenance)
+            figures.interface_profile(
+                path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
+                {k: v[0] for k, v in profiles.items()}, applied, window, provenance,
+            )  # fmt: skip
+
+
+def _summary(model: Model, case_record: dict, results: dict, resumed: list[str], key: str, timer) -> dict:
+    """summary.json (every rank holds it; rank 0 writes it)."""
+    k, window, comm = model.kinetics, model.window, model.comm
+    mesh_data = model.mesh
+    return {
+        "case": case_record,
+        "software": software_versions(),
+        "parameters": {
+            "dimension": window.dim,
+            **model.operation.summary(),
+            "exchange_current_density": k.exchange_current_density,
+            "effective_exchange_current_density": k.effective_exchange_current,
+            "alpha_a": k.alpha_a,
+            "alpha_c": k.alpha_c,
+            "temperature": k.temperature,
+            "pressure": k.pressure,
+            "charge_transfer_resistance": model.charge_transfer_resistance,
+            "defect_size": window.characteristic_size(),
+        },
+        "electrolytes": results,
+        "run": {
+            "ranks": comm.size,
+            "cells": mesh_data.num_cells,
+            "dofs": model.num_dofs,
+            "element_degree": model.degree,
+            "mesh_sizes": vars(window.resolved_sizes()),
+            "resumed_from": resumed,
+            "resume_key": key,
+            "wall_time": timer.reduced(),
+        },
+        "units": UNITS,
+    }
 
 
 def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
@@ -357,39 +335,6 @@ def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
              "current_density_magnitude": stored["current_density_magnitude"]},
         )  # fmt: skip
     return rd.finished[name], profile, gathered, pressure
-
-
-def _electrolyte_record(sigma: float, source: str, kinetics, defect_size: float, metrics: dict, report,
-                        floor=None, interlayer: dict | None = None) -> dict:  # fmt: skip
-    """What summary.json says of one electrolyte."""
-    l_w = wagner_length(sigma, kinetics)
-    # an interlayer in series with the kinetics lengthens the Wagner length: σ (R_ct + R_f)
-    r_f = interlayer["area_resistance"] if interlayer else 0.0
-    solver = {
-        "newton_iterations": report.newton_iterations,
-        "linear_iterations": report.linear_iterations,
-        "continuation_steps": report.continuation_steps,
-        "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
-        "linear_solver": report.linear_solver,
-        "seconds": report.seconds,
-        "phases": report.phases,
-    }
-    if floor is not None:
-        solver["poisson_floor"] = {"seconds": floor.seconds, "assembly": floor.assembly,
-                                   "preconditioner_setup": floor.preconditioner_setup,
-                                   "krylov": floor.krylov, "iterations": floor.iterations}  # fmt: skip
-        solver["newton_over_poisson_floor"] = report.phases["newton"] / floor.seconds
-    return {
-        "conductivity": sigma,
-        "conductivity_source": source,
-        "wagner_length": l_w,
-        "wagner_number": l_w / defect_size,
-        "interlayer": interlayer,
-        "effective_wagner_length": l_w + sigma * r_f,
-        "effective_wagner_number": (l_w + sigma * r_f) / defect_size,
-        "metrics": metrics,
-        "solver": solver,
-    }
 
 
 def _check_finite(name: str, metrics: dict) -> None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from dendrite_fem.constants import BOLTZMANN_EV, ROOM_TEMPERATURE
+from dendrite_fem.units import si
 
 MS_PER_CM = 0.1  #: 1 mS/cm in S/m
 
@@ -27,7 +29,11 @@ class MaterialError(ValueError):
 
 @dataclass(frozen=True)
 class Electrolyte:
-    """A solid Na⁺ electrolyte: σ_ref [S/m] at T_ref [K], optional E_a [eV]."""
+    """A solid Na⁺ electrolyte as a model uses it: σ(T) from σ_ref [S/m] at T_ref [K] and an
+    optional E_a [eV], its source, and what a case may add to it: a ``label`` (the name results
+    are filed under; default ``name``), an ``interlayer`` (:class:`Layer`) and elastic constants
+    (``mechanical``, for the stress-coupled solve).  :func:`electrolyte` builds one from the
+    library or from a given conductivity."""
 
     name: str
     formula: str
@@ -36,6 +42,14 @@ class Electrolyte:
     source: str
     activation_energy: float | None = None
     notes: tuple[str, ...] = field(default=())
+    label: str | None = None
+    interlayer: Layer | None = None
+    mechanical: MechanicalProperties | None = None
+
+    @property
+    def key(self) -> str:
+        """The name its results are filed under."""
+        return self.label or self.name
 
     def conductivity(self, temperature: float) -> float:
         """σ(T) [S/m] by the Arrhenius law above; at T_ref without E_a."""
@@ -218,6 +232,72 @@ INTERLAYERS: dict[str, Interlayer] = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class Layer:
+    """An interlayer on the anode as a case applies it: ionic conductivity σ [S/m], thickness t
+    [m], meshed as a band or lumped into a thin-film resistance R_f = t/σ [Ω m²]; a mixed
+    conductor also has σ_e [S/m] and a_v [1/m] (0 for an ionic layer).  Numbers in SI or as
+    unit strings."""
+
+    material: str
+    conductivity: float
+    thickness: float
+    representation: Literal["meshed", "resistance"] = "meshed"
+    source: str = "given"
+    electronic_conductivity: float = 0.0
+    specific_area: float = 0.0
+
+    def __post_init__(self):
+        for name, unit, example in (("conductivity", "S/m", "0.05 mS/cm"), ("thickness", "m", "1 um"),
+                                    ("electronic_conductivity", "S/m", "0.01 mS/cm"), ("specific_area", "1/m", "1 /um")):  # fmt: skip
+            object.__setattr__(self, name, si(getattr(self, name), unit, example))
+        if self.representation not in ("meshed", "resistance"):
+            raise MaterialError(f"interlayer representation {self.representation!r}: 'meshed' or 'resistance'")
+
+    @classmethod
+    def from_library(cls, name: str, thickness, representation: str = "meshed") -> Layer:
+        """An interlayer of :data:`INTERLAYERS` at ``thickness``."""
+        lib = get_interlayer(name)
+        return cls(lib.name, lib.conductivity, thickness, representation, lib.source,  # type: ignore[arg-type]
+                   lib.electronic_conductivity, lib.specific_area)  # fmt: skip
+
+    @property
+    def area_resistance(self) -> float:
+        """R_f = t / σ [Ω m²]."""
+        return self.thickness / self.conductivity
+
+    @property
+    def mixed(self) -> bool:
+        """A mixed (ionic and electronic) conductor: plating also happens inside it."""
+        return self.electronic_conductivity > 0
+
+    def record(self) -> dict:
+        """The layer as summary.json gives it."""
+        return {"material": self.material, "conductivity": self.conductivity, "thickness": self.thickness,
+                "representation": self.representation, "area_resistance": self.area_resistance,
+                "source": self.source, "electronic_conductivity": self.electronic_conductivity,
+                "specific_area": self.specific_area}  # fmt: skip
+
+
+def electrolyte(material: str | None = None, *, name: str | None = None, conductivity=None,
+                temperature=ROOM_TEMPERATURE, interlayer: Layer | None = None,
+                mechanical: MechanicalProperties | None = None) -> Electrolyte:  # fmt: skip
+    """An :class:`Electrolyte` from the library (``material``, e.g. "NAS") or from a given
+    ``conductivity`` (S/m or e.g. "0.9 mS/cm", valid at ``temperature``), filed under ``name``
+    (default: the material's name), with an optional interlayer and elastic constants."""
+    if conductivity is not None:
+        label = name or material
+        if not label:
+            raise MaterialError("an electrolyte given by its conductivity needs a name")
+        base = Electrolyte(label, "", si(conductivity, "S/m", "0.9 mS/cm"), si(temperature, "K", "298.15 K"),
+                           "given in the case file")  # fmt: skip
+    elif material is not None:
+        base = get_electrolyte(material)
+    else:
+        raise MaterialError("give an electrolyte's material (e.g. 'NAS') or its conductivity")
+    return replace(base, label=name, interlayer=interlayer, mechanical=mechanical)
 
 
 def get_interlayer(name: str) -> Interlayer:
