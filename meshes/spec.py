@@ -20,6 +20,8 @@ from typing import Literal
 
 import numpy as np
 
+from dendrite_fem.units import si
+
 
 class GeometryError(ValueError):
     """A geometry that cannot be built; the message names the field and the fix."""
@@ -49,11 +51,23 @@ def scaled(obj, factor: float):
     return replace(obj, **changes)
 
 
+def _parse_units(obj, units: dict[str, str]) -> None:
+    """The constructors take SI numbers or unit strings ("10 um", "15 deg"), parsed once here."""
+    examples = {"m": "10 um", "rad": "15 deg"}
+    for name, unit in units.items():
+        value = getattr(obj, name)
+        if value is not None:
+            object.__setattr__(obj, name, si(value, unit, examples[unit]))
+
+
 @dataclass(frozen=True)
 class Round:
     """Semicircle (2D) or hemisphere (3D) of radius ``radius`` [m]."""
 
     radius: float
+
+    def __post_init__(self):
+        _parse_units(self, {"radius": "m"})
 
     @property
     def half_width(self) -> float:
@@ -79,6 +93,9 @@ class Ellipse:
     radius: float
     height: float
 
+    def __post_init__(self):
+        _parse_units(self, {"radius": "m", "height": "m"})
+
     @property
     def half_width(self) -> float:
         return self.radius
@@ -94,6 +111,9 @@ class FlatVoid:
 
     radius: float
     thickness: float
+
+    def __post_init__(self):
+        _parse_units(self, {"radius": "m", "thickness": "m"})
 
     @property
     def half_width(self) -> float:
@@ -121,6 +141,9 @@ class Cone:
     height: float
     half_angle: float
     tip_radius: float
+
+    def __post_init__(self):
+        _parse_units(self, {"height": "m", "half_angle": "rad", "tip_radius": "m"})
 
     @property
     def apex_height(self) -> float:
@@ -151,6 +174,9 @@ class Gap:
     disc of that radius (3D) of the flat interface insulates [m]."""
 
     radius: float
+
+    def __post_init__(self):
+        _parse_units(self, {"radius": "m"})
 
     @property
     def half_width(self) -> float:
@@ -183,6 +209,9 @@ class Defect:
     x: float = 0.0
     y: float = 0.0  # 3D only: the second in-plane coordinate
 
+    def __post_init__(self):
+        _parse_units(self, {"x": "m", "y": "m"})
+
     @property
     def size(self) -> float:
         """Characteristic size a for the Wagner number: the reach into the SE of a
@@ -207,6 +236,9 @@ class Roughness:
     amplitude: float
     wavelength: float
 
+    def __post_init__(self):
+        _parse_units(self, {"amplitude": "m", "wavelength": "m"})
+
     def height(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
         k = 2.0 * math.pi / self.wavelength
         h = self.amplitude * np.cos(k * x)
@@ -224,6 +256,9 @@ class RandomDefects:
     radius_min: float
     radius_max: float
     gap: float = 0.0  #: smallest clearance between two defects [m]
+
+    def __post_init__(self):
+        _parse_units(self, {"radius_min": "m", "radius_max": "m", "gap": "m"})
 
     def realise(self, window: Window) -> list[Defect]:
         rng = np.random.default_rng(self.seed)
@@ -259,6 +294,9 @@ class MeshSizes:
     interface: float
     far: float
 
+    def __post_init__(self):
+        _parse_units(self, {"near": "m", "interface": "m", "far": "m"})
+
 
 @dataclass(frozen=True)
 class Window:
@@ -275,6 +313,10 @@ class Window:
     interlayer_thickness: float | None = None  #: a band 0 < y < t (2D) / z (3D) tagged interlayer
     interlayer_coats_defects: bool = True  #: the layer also coats round protrusions (False: flat band only)
     labels: tuple[str, ...] = field(default=())  #: field paths of the defects, for messages
+
+    def __post_init__(self):
+        _parse_units(self, {"width": "m", "thickness": "m", "depth": "m", "interlayer_thickness": "m"})
+        object.__setattr__(self, "defects", tuple(self.defects))
 
     @property
     def in_plane_depth(self) -> float:

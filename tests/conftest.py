@@ -92,19 +92,12 @@ material = "NPS"
 """
 
 
-def solve_window(window, sigma: float, kinetics, counter, degree: int = 1, linear_solver: str = "auto"):
-    """Mesh ``window``, solve with one conductivity; returns (problem, metrics, mesh data)."""
-    import dolfinx
+def solve_window(window, sigma: float, kinetics, operation, degree: int = 1, linear_solver: str = "auto"):
+    """Solve ``window`` with one conductivity through the public API (dendrite_fem.Model);
+    returns (problem, metrics as a dict, mesh data, solver report)."""
+    import dendrite_fem as df
 
-    from dendrite_fem.physics.conduction import conductivity_field, interface_problem
-    from dendrite_fem.post.interface import interface_metrics
-    from dendrite_fem.numerics.solver import SolverOptions, solve_interface
-    from dendrite_fem.geometry import tags
-    from dendrite_fem.geometry.distribute import build_mesh
-
-    m = build_mesh(window, geometry_order=1)
-    V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
-    s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma})
-    problem = interface_problem(V, s, m.facet_tags, kinetics, counter)
-    report = solve_interface(problem, SolverOptions(linear_solver=linear_solver))
-    return problem, interface_metrics(problem, window.feature_points()), m, report
+    model = df.Model(window, kinetics, operation, degree=degree, geometry_order=1,
+                     solver=df.SolverOptions(linear_solver=linear_solver))  # fmt: skip
+    solution = model.solve(df.electrolyte(name="test", conductivity=sigma, temperature=kinetics.temperature))
+    return solution.problem, solution.metrics.to_dict(), model.mesh, solution.report

@@ -18,7 +18,10 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from mpi4py import MPI
 
@@ -151,3 +154,44 @@ class ResultDirectory:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(self.tmp, self.final)
+
+
+@dataclass
+class StoredResult:
+    """A result directory read back: its summary, the interface profile as columns, and the
+    field files per electrolyte (``fields_<name>.vtu``, readable with meshio or PyVista)."""
+
+    path: Path
+    summary: dict
+    profile: dict[str, np.ndarray]
+    fields: dict[str, Path]
+
+    @property
+    def electrolytes(self) -> list[str]:
+        return list(self.summary["electrolytes"])
+
+    def metrics(self, name: str):
+        """The metrics of electrolyte ``name`` as :class:`dendrite_fem.model.Metrics`."""
+        from dendrite_fem.model import Metrics
+
+        return Metrics.from_dict(self.summary["electrolytes"][name]["metrics"])
+
+
+def read_result(path: str | Path) -> StoredResult:
+    """Read a finished result directory (of ``dendrite-fem run`` or ``Solution.write``)."""
+    path = Path(path)
+    try:
+        summary = json.loads((path / MARKER).read_text())
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{path}: not a finished result ({MARKER} unreadable: {exc})") from None
+    with (path / "interface_profile.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    profile = {}
+    for key in rows[0] if rows else []:
+        values = [r[key] for r in rows]
+        try:
+            profile[key] = np.array([float(v) if v != "" else np.nan for v in values])
+        except ValueError:
+            profile[key] = np.array(values)
+    fields = {n: path / f"fields_{n}.vtu" for n in summary["electrolytes"] if (path / f"fields_{n}.vtu").exists()}
+    return StoredResult(path, summary, profile, fields)

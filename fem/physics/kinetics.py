@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from dendrite_fem.constants import FARADAY, GAS_CONSTANT, NA_MOLAR_VOLUME, ROOM_TEMPERATURE
+from dendrite_fem.units import si
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Kinetics:
     alpha_c: float = 0.5
     temperature: float = ROOM_TEMPERATURE
     pressure: float = 0.0
+
+    def __post_init__(self):  # SI numbers or unit strings ("1.3 mA/cm2", "25 degC", "20 MPa")
+        for name, unit, example in (("exchange_current_density", "A/m^2", "1.3 mA/cm2"),
+                                    ("temperature", "K", "298.15 K"), ("pressure", "Pa", "20 MPa")):  # fmt: skip
+            object.__setattr__(self, name, si(getattr(self, name), unit, example))
 
     @property
     def f(self) -> float:
