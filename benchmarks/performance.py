@@ -38,7 +38,17 @@ BASE_SIZES = {  # [um] the factor-1 sizes of the case files: about 2 million DOF
 TARGETS = (100_000, 250_000, 500_000, 1_000_000, 2_000_000)
 EXPONENT = {2: 2.0, 3: 2.4}
 #: run-level phases of summary.json, in the order of a run
-RUN_PHASES = ("meshing", "distribution", "setup", "solve", "poisson_floor", "postprocess", "output", "gather", "figures")
+RUN_PHASES = (
+    "meshing",
+    "distribution",
+    "setup",
+    "solve",
+    "poisson_floor",
+    "postprocess",
+    "output",
+    "gather",
+    "figures",
+)
 #: inside "solve", from PETSc's event log
 SOLVE_PHASES = ("residual_assembly", "jacobian_assembly", "preconditioner_setup", "krylov")
 
@@ -48,11 +58,24 @@ def run_rung(dim: int, target: int, ranks: int, work: Path) -> dict:
     near, interface, far = (s * factor for s in BASE_SIZES[dim])
     out = work / f"{dim}d-{target}-{ranks}"
     cmd = [
-        str(BIN / "mpiexec"), "-n", str(ranks), str(BIN / "dendrite-fem"), "run", str(CASES[dim]),
-        "--out", str(out), "--force", "--quiet", "--time-poisson-floor",
-        "--set", f"mesh.size_near='{near:.6g} um'", "--set", f"mesh.size_interface='{interface:.6g} um'",
-        "--set", f"mesh.size_far='{far:.6g} um'",
-    ]  # fmt: skip
+        str(BIN / "mpiexec"),
+        "-n",
+        str(ranks),
+        str(BIN / "dendrite-fem"),
+        "run",
+        str(CASES[dim]),
+        "--out",
+        str(out),
+        "--force",
+        "--quiet",
+        "--time-poisson-floor",
+        "--set",
+        f"mesh.size_near='{near:.6g} um'",
+        "--set",
+        f"mesh.size_interface='{interface:.6g} um'",
+        "--set",
+        f"mesh.size_far='{far:.6g} um'",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -62,15 +85,23 @@ def run_rung(dim: int, target: int, ranks: int, work: Path) -> dict:
     (electrolyte,) = summary["electrolytes"].values()
     solver = electrolyte["solver"]
     return {
-        "dim": dim, "target_dofs": target, "ranks": ranks, "factor": factor,
-        "dofs": summary["run"]["dofs"], "cells": summary["run"]["cells"], "process_wall": wall,
-        "run": summary["run"]["wall_time"], "solver": solver["phases"],
-        "floor": solver["poisson_floor"], "ratio": solver["newton_over_poisson_floor"],
+        "dim": dim,
+        "target_dofs": target,
+        "ranks": ranks,
+        "factor": factor,
+        "dofs": summary["run"]["dofs"],
+        "cells": summary["run"]["cells"],
+        "process_wall": wall,
+        "run": summary["run"]["wall_time"],
+        "solver": solver["phases"],
+        "floor": solver["poisson_floor"],
+        "ratio": solver["newton_over_poisson_floor"],
         "peak_rss_gib": _peak_rss_gib(),
-        "newton_iterations": solver["newton_iterations"], "linear_iterations": solver["linear_iterations"],
+        "newton_iterations": solver["newton_iterations"],
+        "linear_iterations": solver["linear_iterations"],
         "floor_iterations": solver["poisson_floor"]["iterations"],
         "max_over_mean": electrolyte["metrics"]["max_over_mean"],
-    }  # fmt: skip
+    }
 
 
 def _peak_rss_gib() -> float:
@@ -87,12 +118,15 @@ def machine() -> str:
     except (OSError, AttributeError):
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {system}"
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| dim | ranks | DOFs | cells | mesh | distrib. | solve | of which Newton | Poisson floor | Newton / floor "
-            "| Newton µs/DOF·rank | output+gather+figures | whole run [s] (µs/DOF) | Newton / CG its (floor) |")
+    head = (
+        "| dim | ranks | DOFs | cells | mesh | distrib. | solve | of which Newton | Poisson floor | Newton / floor "
+        "| Newton µs/DOF·rank | output+gather+figures | whole run [s] (µs/DOF) | Newton / CG its (floor) |"
+    )
     lines = [head, "|" + "|".join(["---"] * 14) + "|"]
     for r in rows:
         run = r["run"]
@@ -101,21 +135,26 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['dim']}D | {r['ranks']} | {r['dofs']:,} | {r['cells']:,} | {run['meshing']:.1f} | "
             f"{run['distribution']:.1f} | {run['solve']:.1f} | {r['solver']['newton']:.2f} | {r['floor']['seconds']:.2f} | "
-            f"**{r['ratio']:.2f}** | {per_dof:.1f} | {out:.1f} | {r['process_wall']:.0f} ({r['process_wall'] / r['dofs'] * 1e6:.0f}) "
+            f"**{r['ratio']:.2f}** | {per_dof:.1f} | {out:.1f} | {r['process_wall']:.0f} "
+            f"({r['process_wall'] / r['dofs'] * 1e6:.0f}) "
             f"| {r['newton_iterations']} / {r['linear_iterations']} "
             f"({r['floor_iterations']}) |"
-        )  # fmt: skip
+        )
     return "\n".join(lines)
 
 
 def solve_split(rows: list[dict]) -> str:
-    head = ("| dim | ranks | DOFs | " + " | ".join(SOLVE_PHASES)
-            + " | Newton total | floor: assembly / PC setup / Krylov | forms (JIT + matrices, before Newton) |")
+    head = (
+        "| dim | ranks | DOFs | "
+        + " | ".join(SOLVE_PHASES)
+        + " | Newton total | floor: assembly / PC setup / Krylov | forms (JIT + matrices, before Newton) |"
+    )
     lines = [head, "|" + "|".join(["---"] * (len(SOLVE_PHASES) + 6)) + "|"]
     for r in rows:
         s, f = r["solver"], r["floor"]
         lines.append(
-            f"| {r['dim']}D | {r['ranks']} | {r['dofs']:,} | " + " | ".join(f"{s[k]:.2f}" for k in SOLVE_PHASES)
+            f"| {r['dim']}D | {r['ranks']} | {r['dofs']:,} | "
+            + " | ".join(f"{s[k]:.2f}" for k in SOLVE_PHASES)
             + f" | {s['newton']:.2f} | {f['assembly']:.2f} / {f['preconditioner_setup']:.2f} / {f['krylov']:.2f}"
             + f" | {s['forms']:.2f} |"
         )
@@ -132,8 +171,10 @@ def rank_agreement(rows: list[dict]) -> str:
             if 1 in pair and 2 in pair:
                 diffs.append(abs(pair[2] - pair[1]) / pair[1])
         if diffs:
-            lines.append(f"{dim}D: max/mean on 2 ranks vs 1 rank, largest relative difference over "
-                         f"{len(diffs)} rungs: {max(diffs):.1e}")  # fmt: skip
+            lines.append(
+                f"{dim}D: max/mean on 2 ranks vs 1 rank, largest relative difference over "
+                f"{len(diffs)} rungs: {max(diffs):.1e}"
+            )
     return "\n".join(f"* {x}" for x in lines)
 
 
@@ -145,9 +186,16 @@ def plot(rows: list[dict], path: Path) -> None:
     import numpy as np
 
     dims = sorted({r["dim"] for r in rows})
-    fig, axes = plt.subplots(2, len(dims), figsize=(6.2 * len(dims), 8.4), squeeze=False, constrained_layout=True)
-    phases = {"meshing": "Gmsh meshing (rank 0)", "distribution": "distribution", "newton": "Newton solve",
-              "floor": "Poisson floor", "output": "output+gather+figures"}  # fmt: skip
+    fig, axes = plt.subplots(
+        2, len(dims), figsize=(6.2 * len(dims), 8.4), squeeze=False, constrained_layout=True
+    )
+    phases = {
+        "meshing": "Gmsh meshing (rank 0)",
+        "distribution": "distribution",
+        "newton": "Newton solve",
+        "floor": "Poisson floor",
+        "output": "output+gather+figures",
+    }
     for col, dim in enumerate(dims):
         ax, per = axes[0][col], axes[1][col]
         for ranks, style in ((1, "-o"), (2, "--s")):
@@ -165,8 +213,14 @@ def plot(rows: list[dict], path: Path) -> None:
             for k, (key, label) in enumerate(phases.items()):
                 ax.loglog(x, series[key], style, color=f"C{k}", label=f"{label}, {ranks} rank(s)", ms=4)
             for k, key in ((2, "newton"), (3, "floor")):
-                per.semilogx(x, np.array(series[key]) * ranks / x * 1e6, style, color=f"C{k}",
-                             label=f"{phases[key]}, {ranks} rank(s)", ms=4)  # fmt: skip
+                per.semilogx(
+                    x,
+                    np.array(series[key]) * ranks / x * 1e6,
+                    style,
+                    color=f"C{k}",
+                    label=f"{phases[key]}, {ranks} rank(s)",
+                    ms=4,
+                )
         ax.set_title(f"{dim}D pore field, P2, CG + GAMG")
         ax.set_ylabel("wall time [s]")
         per.set_ylabel("µs per DOF × ranks")
@@ -189,13 +243,21 @@ def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
         "Wall times in seconds (maximum over ranks).  *solve* is the whole solve phase of the run "
         "(JIT of the forms included, cached after the first run); *Newton* is PETSc's SNESSolve alone; "
         "*Poisson floor* is assembly + preconditioner set-up + Krylov solve of one linear Poisson problem "
-        "on the same mesh (fem/numerics/floor.py).\n\n" + table(rows)
-        + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n" + solve_split(rows)
-        + "\n\nSame answer on 1 and 2 ranks (CG + GAMG, rtol 1e-12):\n\n" + rank_agreement(rows) + "\n"
-    )  # fmt: skip
+        "on the same mesh (fem/numerics/floor.py).\n\n"
+        + table(rows)
+        + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n"
+        + solve_split(rows)
+        + "\n\nSame answer on 1 and 2 ranks (CG + GAMG, rtol 1e-12):\n\n"
+        + rank_agreement(rows)
+        + "\n"
+    )
     text = doc.read_text() if doc.exists() else "<!-- BEGIN perf -->\n<!-- END perf -->\n"
-    text = re.sub(r"<!-- BEGIN perf -->.*<!-- END perf -->", lambda _: f"<!-- BEGIN perf -->\n{block}<!-- END perf -->",
-                  text, flags=re.S)  # fmt: skip
+    text = re.sub(
+        r"<!-- BEGIN perf -->.*<!-- END perf -->",
+        lambda _: f"<!-- BEGIN perf -->\n{block}<!-- END perf -->",
+        text,
+        flags=re.S,
+    )
     doc.write_text(text)
 
 
@@ -206,8 +268,11 @@ def main() -> int:
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--max-dofs", type=int, default=2_000_000)
     p.add_argument("--targets", type=int, nargs="+", help="DOF targets to run (default: the ladder)")
-    p.add_argument("--merge", action="store_true",
-                   help="add these rungs to the existing ladder.json, replacing runs of the same rung and ranks")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="add these rungs to the existing ladder.json, replacing runs of the same rung and ranks",
+    )
     p.add_argument("--doc", default=str(ROOT / "docs/performance.md"))
     p.add_argument("--out", default=str(ROOT / "docs/performance"))
     p.add_argument("--from-json", help="rewrite the document from a ladder.json of an earlier run")
@@ -215,7 +280,9 @@ def main() -> int:
     if args.from_json:
         write_doc(json.loads(Path(args.from_json).read_text())["rows"], Path(args.doc), Path(args.out))
         return 0
-    targets = (20_000, 50_000) if args.quick else tuple(args.targets or (t for t in TARGETS if t <= args.max_dofs))
+    targets = (
+        (20_000, 50_000) if args.quick else tuple(args.targets or (t for t in TARGETS if t <= args.max_dofs))
+    )
     rows = []
     if args.merge:
         rows = json.loads((Path(args.out) / "ladder.json").read_text())["rows"]
@@ -224,11 +291,18 @@ def main() -> int:
             for target in targets:
                 for ranks in args.ranks:
                     r = run_rung(dim, target, ranks, Path(work))
-                    rows = [x for x in rows if not (x["dim"] == dim and x["ranks"] == ranks and x["factor"] == r["factor"])]
+                    rows = [
+                        x
+                        for x in rows
+                        if not (x["dim"] == dim and x["ranks"] == ranks and x["factor"] == r["factor"])
+                    ]
                     rows.append(r)
-                    print(f"{dim}D {r['dofs']:>9,} DOFs {ranks} rank(s): mesh {r['run']['meshing']:.1f} s, "
-                          f"Newton {r['solver']['newton']:.2f} s, floor {r['floor']['seconds']:.2f} s, "
-                          f"ratio {r['ratio']:.2f}, process {r['process_wall']:.0f} s", flush=True)  # fmt: skip
+                    print(
+                        f"{dim}D {r['dofs']:>9,} DOFs {ranks} rank(s): mesh {r['run']['meshing']:.1f} s, "
+                        f"Newton {r['solver']['newton']:.2f} s, floor {r['floor']['seconds']:.2f} s, "
+                        f"ratio {r['ratio']:.2f}, process {r['process_wall']:.0f} s",
+                        flush=True,
+                    )
                     write_doc(rows, Path(args.doc), Path(args.out))  # keep what finished if interrupted
     return 0
 

@@ -30,56 +30,169 @@ BAD_INPUTS = [
     ("misspelt key", ('thickness = "40 um"', 'thicknes = "40 um"')),
     ("unknown section", ("[operation]", "[solverr]\nrtol = 1e-8\n[operation]")),
     ("unknown defect shape", ('shape = "semicircle"', 'shape = "blob"')),
-    ("shape without a required size", ('shape = "semicircle"\nradius = "8 um"', 'shape = "ellipse"\nradius = "8 um"')),
+    (
+        "shape without a required size",
+        ('shape = "semicircle"\nradius = "8 um"', 'shape = "ellipse"\nradius = "8 um"'),
+    ),
     ("shape with a size it does not use", ('radius = "8 um"', 'radius = "8 um"\nheight = "3 um"')),
-    ("pore with a protrusion-only shape", ('kind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
-                                           'kind = "pore"\nshape = "notch"\nheight = "8 um"\nhalf_angle = "10 deg"\ntip_radius = "1 um"')),
+    (
+        "pore with a protrusion-only shape",
+        (
+            'kind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
+            'kind = "pore"\nshape = "notch"\nheight = "8 um"\nhalf_angle = "10 deg"\ntip_radius = "1 um"',
+        ),
+    ),
     ("defect wider than the window", ('radius = "8 um"', 'radius = "45 um"')),
     ("defect reaching the counter side", ('thickness = "40 um"', 'thickness = "9 um"')),
-    ("overlapping defects", ('radius = "8 um"', 'radius = "8 um"\n\n[[geometry.defects]]\nkind = "pore"\nshape = "semicircle"\nradius = "5 um"\nx = "10 um"')),
+    (
+        "overlapping defects",
+        (
+            'radius = "8 um"',
+            'radius = "8 um"\n\n[[geometry.defects]]\nkind = "pore"\nshape = "semicircle"\nradius = "5 um"\nx = "10 um"',
+        ),
+    ),
     ("transfer coefficient out of (0, 1)", ("[operation]", "[kinetics]\nalpha_a = 1.5\n[operation]")),
     ("negative temperature", ("[operation]", "[kinetics]\ntemperature = '-5 K'\n[operation]")),
-    ("temperature a material cannot reach", ("[operation]", "[kinetics]\ntemperature = '330 K'\n[operation]")),
+    (
+        "temperature a material cannot reach",
+        ("[operation]", "[kinetics]\ntemperature = '330 K'\n[operation]"),
+    ),
     ("unknown material", ('material = "NPS"', 'material = "NPZ"')),
     ("two electrolytes with one name", ('material = "NPS"', 'material = "NAS"')),
     ("galvanostatic run without a current", ('current_density = "0.51 mA/cm2"', "mode = 'galvanostatic'")),
-    ("potentiostatic run given a current", ("[operation]", "[operation]\nmode = 'potentiostatic'\nvoltage = '10 mV'")),
+    (
+        "potentiostatic run given a current",
+        ("[operation]", "[operation]\nmode = 'potentiostatic'\nvoltage = '10 mV'"),
+    ),
     ("current density in the wrong unit", ('current_density = "0.51 mA/cm2"', 'current_density = "0.51 mA"')),
     ("unsupported element degree", ("[operation]", "[mesh]\nelement_degree = 3\n[operation]")),
     ("one mesh size of three", ("[operation]", "[mesh]\nsize_near = '1 um'\n[operation]")),
-    ("roughness that does not fit the window", ('[[geometry.defects]]\nkind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
-                                                '[geometry.roughness]\namplitude = "2 um"\nwavelength = "30 um"')),
+    (
+        "roughness that does not fit the window",
+        (
+            '[[geometry.defects]]\nkind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
+            '[geometry.roughness]\namplitude = "2 um"\nwavelength = "30 um"',
+        ),
+    ),
     ("case name with spaces", ('name = "small"', 'name = "small case"')),
     ("invalid TOML", ("[operation]", "[operation\n")),
-    ("interlayer material without an [interlayer] table", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"')),
-    ("misspelt interlayer material", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interfase"\n[interlayer]\nthickness = "1 um"')),
-    ("interlayer thicker than half the SE", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"\n[interlayer]\nthickness = "30 um"')),
-    ("mixed-conducting interlayer as a thin film", ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-MCI"\n[interlayer]\nthickness = "1 um"\nrepresentation = "resistance"')),
-    ("stack pressure in the wrong unit", ("[operation]", "[mechanics]\nstack_pressure = '250 mA'\n[operation]")),
-    ("[mechanics] and a uniform kinetics.pressure", ("[operation]", "[kinetics]\npressure = '20 MPa'\n[mechanics]\nstack_pressure = '20 MPa'\n[operation]")),
-    ("deposit pressure given both ways", ("[operation]", "[mechanics]\ndeposit_pressure = '5 MPa'\ndeposit_time = '60 s'\n[operation]")),
-    ("elastic constants without [mechanics]", ('material = "NPS"', 'material = "NPS"\nyoungs_modulus = "20 GPa"')),
+    (
+        "interlayer material without an [interlayer] table",
+        ('material = "NPS"', 'material = "NPS"\ninterlayer = "NPS-interphase"'),
+    ),
+    (
+        "misspelt interlayer material",
+        (
+            'material = "NPS"',
+            'material = "NPS"\ninterlayer = "NPS-interfase"\n[interlayer]\nthickness = "1 um"',
+        ),
+    ),
+    (
+        "interlayer thicker than half the SE",
+        (
+            'material = "NPS"',
+            'material = "NPS"\ninterlayer = "NPS-interphase"\n[interlayer]\nthickness = "30 um"',
+        ),
+    ),
+    (
+        "mixed-conducting interlayer as a thin film",
+        (
+            'material = "NPS"',
+            'material = "NPS"\ninterlayer = "NPS-MCI"\n[interlayer]\nthickness = "1 um"\nrepresentation = "resistance"',
+        ),
+    ),
+    (
+        "stack pressure in the wrong unit",
+        ("[operation]", "[mechanics]\nstack_pressure = '250 mA'\n[operation]"),
+    ),
+    (
+        "[mechanics] and a uniform kinetics.pressure",
+        (
+            "[operation]",
+            "[kinetics]\npressure = '20 MPa'\n[mechanics]\nstack_pressure = '20 MPa'\n[operation]",
+        ),
+    ),
+    (
+        "deposit pressure given both ways",
+        ("[operation]", "[mechanics]\ndeposit_pressure = '5 MPa'\ndeposit_time = '60 s'\n[operation]"),
+    ),
+    (
+        "elastic constants without [mechanics]",
+        ('material = "NPS"', 'material = "NPS"\nyoungs_modulus = "20 GPa"'),
+    ),
 ]
 EXTRA = [
     ("case file that does not exist", None, ["run", "{dir}/missing.toml"], None, 1),
     ("--set without '='", "case", ["run", "{case}", "--set", "operation.current_density"], None, 1),
     ("--out is a directory that is not a result", "case", ["run", "{case}", "--out", "{dir}/home"], None, 1),
-    ("dendrite-fem grow on a case without [growth]", "case", ["grow", "{case}", "--out", "{dir}/res"], None, 1),
-    ("dendrite-fem phase-field on the published grid (--dx 1)", None, ["phase-field", "--dx", "1", "--out", "{dir}/res"],
-     None, 1),
-    ("dendrite-fem phase-field with a positive (stripping) potential", None,
-     ["phase-field", "--potential", "0.2", "--out", "{dir}/res"], None, 1),
+    (
+        "dendrite-fem grow on a case without [growth]",
+        "case",
+        ["grow", "{case}", "--out", "{dir}/res"],
+        None,
+        1,
+    ),
+    (
+        "dendrite-fem phase-field on the published grid (--dx 1)",
+        None,
+        ["phase-field", "--dx", "1", "--out", "{dir}/res"],
+        None,
+        1,
+    ),
+    (
+        "dendrite-fem phase-field with a positive (stripping) potential",
+        None,
+        ["phase-field", "--potential", "0.2", "--out", "{dir}/res"],
+        None,
+        1,
+    ),
 ]
 FAULTS = [
-    ("Newton divergence (1 Newton step allowed at 20 mA/cm²)", "case",
-     ["run", "{case}", "--out", "{dir}/res", "--set", "solver.max_iterations=1",
-      "--set", "operation.current_density='20 mA/cm2'"], None, 1),
-    ("NaN in the conductivity (injected)", "case", ["run", "{case}", "--out", "{dir}/res"], "solve:NAS=nan", 1),
-    ("exception on rank 1 of 2 (injected)", "case", ["run", "{case}", "--out", "{dir}/res"], "solve:NPS@1=raise", 2),
-    ("killed (SIGKILL) while writing the results", "case", ["run", "{case}", "--out", "{dir}/res"], "output=kill", 1),
-    ("killed after the first electrolyte, then run again", "case", ["run", "{case}", "--out", "{dir}/res"],
-     "finished:NAS=kill", 1),
-]  # fmt: skip
+    (
+        "Newton divergence (1 Newton step allowed at 20 mA/cm²)",
+        "case",
+        [
+            "run",
+            "{case}",
+            "--out",
+            "{dir}/res",
+            "--set",
+            "solver.max_iterations=1",
+            "--set",
+            "operation.current_density='20 mA/cm2'",
+        ],
+        None,
+        1,
+    ),
+    (
+        "NaN in the conductivity (injected)",
+        "case",
+        ["run", "{case}", "--out", "{dir}/res"],
+        "solve:NAS=nan",
+        1,
+    ),
+    (
+        "exception on rank 1 of 2 (injected)",
+        "case",
+        ["run", "{case}", "--out", "{dir}/res"],
+        "solve:NPS@1=raise",
+        2,
+    ),
+    (
+        "killed (SIGKILL) while writing the results",
+        "case",
+        ["run", "{case}", "--out", "{dir}/res"],
+        "output=kill",
+        1,
+    ),
+    (
+        "killed after the first electrolyte, then run again",
+        "case",
+        ["run", "{case}", "--out", "{dir}/res"],
+        "finished:NAS=kill",
+        1,
+    ),
+]
 
 
 def run(args: list[str], fault: str | None, ranks: int, cwd: Path) -> subprocess.CompletedProcess:
@@ -120,7 +233,9 @@ def seen(r: subprocess.CompletedProcess) -> str:
             break
         if ln.startswith("error:"):
             # the error line and the field lines under it (a case error lists its fields)
-            errors = [ln] + [x for x in lines[k + 1 : k + 4] if not x.startswith(("Traceback", "history:", "load "))]
+            errors = [ln] + [
+                x for x in lines[k + 1 : k + 4] if not x.startswith(("Traceback", "history:", "load "))
+            ]
             break
         if re.match(r"^\w*Error: ", ln):
             errors.append(ln)
@@ -159,13 +274,27 @@ def main() -> int:
                 resumed = "resuming" in again.stdout
                 note = f"; run again: exit {again.returncode}, {'resumed' if resumed else 'recomputed'}, {on_disk(d)}"
         code = r.returncode if r.returncode >= 0 else f"{r.returncode} (signal)"
-        rows.append(f"| {k} | {kind} | {desc} | {seen(r).replace('|', chr(92) + '|')} | {code} | {disk}{note} |")
+        rows.append(
+            f"| {k} | {kind} | {desc} | {seen(r).replace('|', chr(92) + '|')} | {code} | {disk}{note} |"
+        )
         print(rows[-1], flush=True)
-    table = "\n".join(["| # | kind | bad input or fault | what the user sees (stderr) | exit | left on disk |",
-                       "|---|---|---|---|---|---|", *rows]) + "\n"  # fmt: skip
+    table = (
+        "\n".join(
+            [
+                "| # | kind | bad input or fault | what the user sees (stderr) | exit | left on disk |",
+                "|---|---|---|---|---|---|",
+                *rows,
+            ]
+        )
+        + "\n"
+    )
     doc = Path(args.doc)
     text = doc.read_text()
-    doc.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table}{END}", text, flags=re.S))
+    doc.write_text(
+        re.sub(
+            re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table}{END}", text, flags=re.S
+        )
+    )
     return 0
 
 

@@ -42,20 +42,29 @@ def figure(rows: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
     for i, name in enumerate(names):
         for t, style in zip(times, ["--", "-"], strict=False):
-            sel = sorted((r for r in rows if r["electrolyte"] == name and r["mechanics.deposit_time"] == t),
-                         key=lambda r: float(r["stack_pressure_Pa"]))  # fmt: skip
+            sel = sorted(
+                (r for r in rows if r["electrolyte"] == name and r["mechanics.deposit_time"] == t),
+                key=lambda r: float(r["stack_pressure_Pa"]),
+            )
             p = [_mpa(r["stack_pressure_Pa"]) for r in sel]
             label = f"{name}, deposit {t}"
             kw = {"color": f"C{i}", "marker": "o", "ms": 4}
             axes[0].plot(p, [float(r["max_over_mean"]) for r in sel], style, label=label, **kw)
             if t != "0 s":
                 axes[1].plot(p, [_mpa(r["deposit_pressure_Pa"]) for r in sel], style, label=name, **kw)
-            axes[2].plot(p, [float(r["stress_intensity_over_toughness"]) for r in sel], style, label=label, **kw)
+            axes[2].plot(
+                p, [float(r["stress_intensity_over_toughness"]) for r in sel], style, label=label, **kw
+            )
     axes[0].set(xlabel="stack pressure [MPa]", ylabel="max / mean plating current", title="current focusing")
-    axes[1].set(xlabel="stack pressure [MPa]", ylabel="deposit overpressure p [MPa]",
-                title="pressure built by 60 s of confined plating")  # fmt: skip
+    axes[1].set(
+        xlabel="stack pressure [MPa]",
+        ylabel="deposit overpressure p [MPa]",
+        title="pressure built by 60 s of confined plating",
+    )
     axes[2].axhline(1.0, color="k", lw=0.8)
-    axes[2].set(xlabel="stack pressure [MPa]", ylabel="K_I / K_Ic (estimate)", title="crack opening at the defect")
+    axes[2].set(
+        xlabel="stack pressure [MPa]", ylabel="K_I / K_Ic (estimate)", title="crack opening at the defect"
+    )
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, title="dashed: no deposit; solid: 60 s", title_fontsize=7)
@@ -64,9 +73,13 @@ def figure(rows: list[dict], path: Path) -> None:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| electrolyte | deposit | stack [MPa] | max/mean | p_deposit [MPa] | ΔP tip [MPa] | σ₁ peak [MPa] | K_I/K_Ic | passes |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for r in sorted(rows, key=lambda r: (r["electrolyte"], r["mechanics.deposit_time"], float(r["stack_pressure_Pa"]))):
+    lines = [
+        "| electrolyte | deposit | stack [MPa] | max/mean | p_deposit [MPa] | ΔP tip [MPa] | σ₁ peak [MPa] | K_I/K_Ic | passes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(
+        rows, key=lambda r: (r["electrolyte"], r["mechanics.deposit_time"], float(r["stack_pressure_Pa"]))
+    ):
         lines.append(
             f"| {r['electrolyte']} | {r['mechanics.deposit_time']} | {_mpa(r['stack_pressure_Pa']):g} | "
             f"{float(r['max_over_mean']):.4f} | {_mpa(r['deposit_pressure_Pa']):.1f} | "

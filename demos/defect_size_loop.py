@@ -20,7 +20,9 @@ import dendrite_fem as df
 kinetics, operation = df.Kinetics("1.3 mA/cm2"), df.Galvanostatic("0.51 mA/cm2")
 rows = []
 for radius_um in (2, 5, 10):
-    window = df.Window(2, f"{40 * radius_um} um", "100 um", defects=[df.Defect("protrusion", df.Round(f"{radius_um} um"))])
+    window = df.Window(
+        2, f"{40 * radius_um} um", "100 um", defects=[df.Defect("protrusion", df.Round(f"{radius_um} um"))]
+    )
     model = df.Model(window, kinetics, operation, degree=2)
     for name in ("NAS", "NPS"):
         tip = model.solve(df.electrolyte(name)).metrics.features[0]

@@ -16,12 +16,14 @@
 import dendrite_fem as df
 
 window = df.Window(
-    2, width="300 um", thickness="80 um",
+    2,
+    width="300 um",
+    thickness="80 um",
     defects=[
         df.Defect("pore", df.Round("8 um"), x="-60 um"),
         df.Defect("protrusion", df.Cone(height="12 um", half_angle="20 deg", tip_radius="1 um"), x="60 um"),
     ],
-)  # fmt: skip
+)
 model = df.Model(window, df.Kinetics("1.3 mA/cm2"), df.Galvanostatic("0.51 mA/cm2"), degree=2)
 s = model.solve(df.electrolyte("NPS"))
 
@@ -32,5 +34,7 @@ s = model.solve(df.electrolyte("NPS"))
 if model.comm.rank == 0:
     print(f"{model.num_dofs} DOFs, charge balance {s.metrics.charge_balance_error:.1e}")
     for f in s.metrics.features:
-        print(f"{f['name']}: {f['plating_current_A_per_m2'] * df.units.MA_PER_CM2:.3f} mA/cm2, "
-              f"{f['ratio_to_mean']:.3f} x mean")  # fmt: skip
+        print(
+            f"{f['name']}: {f['plating_current_A_per_m2'] * df.units.MA_PER_CM2:.3f} mA/cm2, "
+            f"{f['ratio_to_mean']:.3f} x mean"
+        )

@@ -33,9 +33,11 @@ if model.comm.rank == 0:
     for name, s in solutions.items():
         m = s.metrics
         tip = m.features[0]["plating_current_A_per_m2"]
-        print(f"{name}: max/mean {m.max_over_mean:.4f}  min/mean {m.min_over_mean:.4f}  "
-              f"CV {m.coefficient_of_variation:.4f}  tip {tip * df.units.MA_PER_CM2:.3f} mA/cm2  "
-              f"charge balance {m.charge_balance_error:.1e}")  # fmt: skip
+        print(
+            f"{name}: max/mean {m.max_over_mean:.4f}  min/mean {m.min_over_mean:.4f}  "
+            f"CV {m.coefficient_of_variation:.4f}  tip {tip * df.units.MA_PER_CM2:.3f} mA/cm2  "
+            f"charge balance {m.charge_balance_error:.1e}"
+        )
 
 # %% [markdown]
 # φ is a DOLFINx function on the model's mesh, the current density i = −σ∇φ a cell field; both

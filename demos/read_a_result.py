@@ -30,7 +30,9 @@ for name in result.electrolytes:
 profile = result.profile
 name = result.electrolytes[0]
 i_dep = profile[f"i_dep_{name}_A_per_m2"]
-print(f"{len(i_dep)} points along the interface, peak {i_dep.max():.4g} A/m2 at x = {profile['x_m'][i_dep.argmax()]:.3g} m")
+print(
+    f"{len(i_dep)} points along the interface, peak {i_dep.max():.4g} A/m2 at x = {profile['x_m'][i_dep.argmax()]:.3g} m"
+)
 if result.fields:
     import meshio
 

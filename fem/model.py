@@ -36,13 +36,21 @@ from dendrite_fem.geometry.distribute import InterfaceMesh, build_mesh
 from dendrite_fem.geometry.spec import Window
 from dendrite_fem.numerics.solver import SolveReport, SolverOptions, solve_interface
 from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
-from dendrite_fem.physics.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled, stress_report
+from dendrite_fem.physics.electromechanics import (
+    MechanicalLoad,
+    interface_mechanics,
+    solve_coupled,
+    stress_report,
+)
 from dendrite_fem.physics.kinetics import Kinetics, charge_transfer_resistance, wagner_length
 from dendrite_fem.physics.materials import Electrolyte
 from dendrite_fem.physics.mechanics import ElasticConstants
 from dendrite_fem.physics.mixed_conduction import (
-    MixedInterphaseProblem, interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase,
-)  # fmt: skip
+    MixedInterphaseProblem,
+    interphase_plating_current,
+    mixed_interphase_problem,
+    solve_mixed_interphase,
+)
 from dendrite_fem.physics.operation import Operation
 from dendrite_fem.post import fields as post_fields
 from dendrite_fem.post.interface import InterfaceTrace, interface_metrics, interface_trace, plating_profile
@@ -101,9 +109,15 @@ class InterfaceProfile:
 
     def columns(self) -> dict[str, np.ndarray]:
         """The profile as named columns (SI), for a table or a DataFrame."""
-        out = {"s_m": self.arc_length, "x_m": self.points[:, 0], "y_m": self.points[:, 1],
-               "z_m": self.points[:, 2], "on_anode": self.on_anode, "i_dep_A_per_m2": self.plating_current,
-               "eta_V": self.overpotential}  # fmt: skip
+        out = {
+            "s_m": self.arc_length,
+            "x_m": self.points[:, 0],
+            "y_m": self.points[:, 1],
+            "z_m": self.points[:, 2],
+            "on_anode": self.on_anode,
+            "i_dep_A_per_m2": self.plating_current,
+            "eta_V": self.overpotential,
+        }
         if self.pressure is not None:
             out["dP_Pa"] = self.pressure
         return out
@@ -154,9 +168,13 @@ class Solution:
             "phases": report.phases,
         }
         if floor is not None:
-            solver["poisson_floor"] = {"seconds": floor.seconds, "assembly": floor.assembly,
-                                       "preconditioner_setup": floor.preconditioner_setup,
-                                       "krylov": floor.krylov, "iterations": floor.iterations}  # fmt: skip
+            solver["poisson_floor"] = {
+                "seconds": floor.seconds,
+                "assembly": floor.assembly,
+                "preconditioner_setup": floor.preconditioner_setup,
+                "krylov": floor.krylov,
+                "iterations": floor.iterations,
+            }
             solver["newton_over_poisson_floor"] = report.phases["newton"] / floor.seconds
         record = {
             "conductivity": self.conductivity,
@@ -190,10 +208,19 @@ class Model:
     ``mechanics``: the load of the stress-coupled solve (None: uncoupled);
     ``mesh_cache``: a folder where the Gmsh mesh is kept for later models of the same geometry."""
 
-    def __init__(self, window: Window, kinetics: Kinetics, operation: Operation, *, degree: int = 2,
-                 geometry_order: int | None = None, solver: SolverOptions | None = None,
-                 mechanics: MechanicalLoad | None = None, mesh_cache: str | Path | None = None,
-                 comm: MPI.Comm = MPI.COMM_WORLD):  # fmt: skip
+    def __init__(
+        self,
+        window: Window,
+        kinetics: Kinetics,
+        operation: Operation,
+        *,
+        degree: int = 2,
+        geometry_order: int | None = None,
+        solver: SolverOptions | None = None,
+        mechanics: MechanicalLoad | None = None,
+        mesh_cache: str | Path | None = None,
+        comm: MPI.Comm = MPI.COMM_WORLD,
+    ):
         window.check()
         self.window = window
         self.kinetics = kinetics
@@ -242,12 +269,22 @@ class Model:
         layer = electrolyte.interlayer
         # a meshed band without this electrolyte's own interlayer is just its SE
         banded = layer.conductivity if layer is not None and layer.representation == "meshed" else sigma_value
-        sigma = conductivity_field(self.mesh.mesh, self.mesh.cell_tags,
-                                   {tags.ELECTROLYTE: sigma_value, tags.INTERLAYER: banded})  # fmt: skip
+        sigma = conductivity_field(
+            self.mesh.mesh, self.mesh.cell_tags, {tags.ELECTROLYTE: sigma_value, tags.INTERLAYER: banded}
+        )
         film = layer.area_resistance if layer is not None and layer.representation == "resistance" else 0.0
-        pressure = None if self.mechanics is None else dolfinx.fem.Function(self.space, name="interface_pressure")
-        problem = interface_problem(self.space, sigma, self.mesh.facet_tags, self.kinetics, self.operation,
-                                    film_resistance=film, pressure=pressure)  # fmt: skip
+        pressure = (
+            None if self.mechanics is None else dolfinx.fem.Function(self.space, name="interface_pressure")
+        )
+        problem = interface_problem(
+            self.space,
+            sigma,
+            self.mesh.facet_tags,
+            self.kinetics,
+            self.operation,
+            film_resistance=film,
+            pressure=pressure,
+        )
         return problem, sigma_value
 
     def solve(self, electrolyte: Electrolyte, timer=None) -> Solution:
@@ -258,8 +295,9 @@ class Model:
             problem, sigma_value = self.problem(electrolyte)
         return self.solve_problem(problem, electrolyte, sigma_value, timer)
 
-    def solve_problem(self, problem: InterfaceProblem, electrolyte: Electrolyte, sigma_value: float,
-                      timer=None) -> Solution:  # fmt: skip
+    def solve_problem(
+        self, problem: InterfaceProblem, electrolyte: Electrolyte, sigma_value: float, timer=None
+    ) -> Solution:
         """Solve a problem made by :meth:`problem` (which a caller may have altered)."""
         timer = timer or (lambda phase: nullcontext())
         layer = electrolyte.interlayer
@@ -277,10 +315,27 @@ class Model:
             phi1 = post_fields.interpolant(problem.phi, self.vertex_space)
             p1 = None if mechanics is None else mechanics.pressure
             i_dep, eta = plating_profile(self.trace, phi1, self.kinetics, problem.overpotential_values, p1)
-            profile = InterfaceProfile(self.trace.arc_length, self.trace.points, self.trace.on_anode, i_dep, eta,
-                                       None if p1 is None else self.trace.values(p1))  # fmt: skip
-        return Solution(self, electrolyte, sigma_value, problem, report, Metrics.from_dict(metrics), profile,
-                        mechanics, record, principal, mixed)  # fmt: skip
+            profile = InterfaceProfile(
+                self.trace.arc_length,
+                self.trace.points,
+                self.trace.on_anode,
+                i_dep,
+                eta,
+                None if p1 is None else self.trace.values(p1),
+            )
+        return Solution(
+            self,
+            electrolyte,
+            sigma_value,
+            problem,
+            report,
+            Metrics.from_dict(metrics),
+            profile,
+            mechanics,
+            record,
+            principal,
+            mixed,
+        )
 
     def _solve_mixed(self, problem: InterfaceProblem, layer):
         """A mixed-conducting interlayer (dendrite_fem.physics.mixed_conduction): the ionic
@@ -288,13 +343,24 @@ class Model:
         (report, the mixed problem, the current plated inside the layer)."""
         t0 = time.perf_counter()
         m = self.mesh
-        mixed = mixed_interphase_problem(m.mesh, self.degree, problem.sigma, layer.electronic_conductivity,
-                                         layer.specific_area, m.cell_tags, m.facet_tags, self.kinetics,
-                                         self.operation)  # fmt: skip
+        mixed = mixed_interphase_problem(
+            m.mesh,
+            self.degree,
+            problem.sigma,
+            layer.electronic_conductivity,
+            layer.specific_area,
+            m.cell_tags,
+            m.facet_tags,
+            self.kinetics,
+            self.operation,
+        )
         steps = solve_mixed_interphase(mixed, self.solver.rtol, self.solver.max_iterations)
         problem.phi.interpolate(mixed.solution.sub(0))
-        report = SolveReport(newton_iterations=steps, linear_solver="MUMPS LU (mixed phi, phi_e)",
-                             seconds=time.perf_counter() - t0)  # fmt: skip
+        report = SolveReport(
+            newton_iterations=steps,
+            linear_solver="MUMPS LU (mixed phi, phi_e)",
+            seconds=time.perf_counter() - t0,
+        )
         return report, mixed, interphase_plating_current(mixed)
 
     def _solve_coupled(self, problem: InterfaceProblem, electrolyte: Electrolyte, timer):
@@ -302,30 +368,51 @@ class Model:
         Newton report, the mechanics, the summary record, σ₁ as a DG0 field)."""
         props = electrolyte.mechanical
         if props is None:
-            raise ValueError(f"electrolyte {electrolyte.key}: the stress-coupled solve needs its elastic constants "
-                             "(Electrolyte.mechanical)")  # fmt: skip
+            raise ValueError(
+                f"electrolyte {electrolyte.key}: the stress-coupled solve needs its elastic constants "
+                "(Electrolyte.mechanical)"
+            )
         load, window = self.mechanics, self.window
         with timer("mechanics"):
-            centres = [(np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)
-                       for d in window.defects if d.kind == "protrusion"]  # fmt: skip
-            mechanics = interface_mechanics(self.mesh.mesh, self.mesh.facet_tags,
-                                            ElasticConstants(props.youngs_modulus, props.poisson_ratio),
-                                            centres, self.degree)  # fmt: skip
+            centres = [
+                (np.array([d.x, 0.0, 0.0]) if window.dim == 2 else np.array([d.x, d.y, 0.0]), d.size)
+                for d in window.defects
+                if d.kind == "protrusion"
+            ]
+            mechanics = interface_mechanics(
+                self.mesh.mesh,
+                self.mesh.facet_tags,
+                ElasticConstants(props.youngs_modulus, props.poisson_ratio),
+                centres,
+                self.degree,
+            )
         with timer("solve"):
             coupled = solve_coupled(problem, mechanics, load, self.solver)
         with timer("mechanics"):
-            stresses, principal = stress_report(mechanics, load, coupled.deposit_pressures[-1],
-                                                props.fracture_toughness, window.defects)  # fmt: skip
+            stresses, principal = stress_report(
+                mechanics, load, coupled.deposit_pressures[-1], props.fracture_toughness, window.defects
+            )
         record = {
-            "elastic_constants": {"youngs_modulus": props.youngs_modulus, "poisson_ratio": props.poisson_ratio,
-                                  "fracture_toughness": props.fracture_toughness, "source": props.source},
-            "load": {"stack_pressure": load.stack_pressure, "deposit_pressure": load.deposit_pressure,
-                     "deposit_time": load.deposit_time, "metal_bulk_modulus": load.metal_bulk_modulus},
-            "coupling": {"passes": coupled.passes, "converged": coupled.converged,
-                         "deposit_pressures": coupled.deposit_pressures, "changes": coupled.changes, "rtol": load.rtol,
-                         "newton_iterations": [r.newton_iterations for r in coupled.newton]},
+            "elastic_constants": {
+                "youngs_modulus": props.youngs_modulus,
+                "poisson_ratio": props.poisson_ratio,
+                "fracture_toughness": props.fracture_toughness,
+                "source": props.source,
+            },
+            "load": {
+                "stack_pressure": load.stack_pressure,
+                "deposit_pressure": load.deposit_pressure,
+                "deposit_time": load.deposit_time,
+                "metal_bulk_modulus": load.metal_bulk_modulus,
+            },
+            "coupling": {
+                "passes": coupled.passes,
+                "converged": coupled.converged,
+                "deposit_pressures": coupled.deposit_pressures,
+                "changes": coupled.changes,
+                "rtol": load.rtol,
+                "newton_iterations": [r.newton_iterations for r in coupled.newton],
+            },
             **stresses,
-        }  # fmt: skip
+        }
         return coupled.newton[-1], mechanics, record, principal
-
-

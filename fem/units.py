@@ -29,7 +29,13 @@ def to_si(value: object, unit: str, example: str) -> float:
     ureg = registry()
     try:
         q = ureg.Quantity(value.strip())
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError) as exc:
+    except (
+        pint.errors.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        ValueError,
+        AttributeError,
+        TypeError,
+    ) as exc:
         raise ValueError(f"cannot read {value!r} as a quantity ({exc}); write e.g. {example!r}") from None
     if isinstance(q, (int, float)):
         raise ValueError(f"{value!r} has no unit; write it with one, e.g. {example!r}")

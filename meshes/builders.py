@@ -129,9 +129,7 @@ def _classify_boundary(window: Window, boundary: list[tuple[int, int]]) -> dict[
         hi = np.array(gmsh.model.getBoundingBox(edim, tag)[3:])
         if lo[up] > window.thickness - tol:
             groups[tags.COUNTER].append(tag)
-        elif any(
-            abs(lo[k] - hi[k]) < tol and abs(abs(lo[k]) - half[k]) < tol for k in range(dim - 1)
-        ):
+        elif any(abs(lo[k] - hi[k]) < tol and abs(abs(lo[k]) - half[k]) < tol for k in range(dim - 1)):
             groups[tags.SIDE].append(tag)
         elif hi[up] < tol:
             centre = np.array(gmsh.model.occ.getCenterOfMass(edim, tag))
@@ -232,9 +230,7 @@ def build_model(window: Window, geometry_order: int = 1) -> None:
         bodies = [b for d in window.defects if not isinstance(d.shape, Gap) for b in _defect_body_2d(d)]
     else:
         depth = window.in_plane_depth
-        domain = [
-            (3, occ.addBox(-window.width / 2, -depth / 2, 0, window.width, depth, window.thickness))
-        ]
+        domain = [(3, occ.addBox(-window.width / 2, -depth / 2, 0, window.width, depth, window.thickness))]
         bodies = [b for d in window.defects if not isinstance(d.shape, Gap) for b in _defect_body_3d(d)]
     if bodies:
         domain, _ = occ.cut(domain, bodies)
@@ -265,7 +261,9 @@ def build_model(window: Window, geometry_order: int = 1) -> None:
     boundary = gmsh.model.getBoundary([(dim, t) for t in volumes], combined=True, oriented=False)
     groups = _classify_boundary(window, [(abs(d), abs(t)) for d, t in boundary])
     in_band = [t for t in volumes if t in layer_volumes]
-    gmsh.model.addPhysicalGroup(dim, [t for t in volumes if t not in in_band], tags.ELECTROLYTE, name="electrolyte")
+    gmsh.model.addPhysicalGroup(
+        dim, [t for t in volumes if t not in in_band], tags.ELECTROLYTE, name="electrolyte"
+    )
     if in_band:
         gmsh.model.addPhysicalGroup(dim, in_band, tags.INTERLAYER, name="interlayer")
     for name, tag in tags.FACET_TAGS.items():

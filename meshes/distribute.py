@@ -103,7 +103,10 @@ def _group_sizes() -> dict[str, int]:
 
 
 def build_mesh(
-    window: Window, comm: MPI.Comm = MPI.COMM_WORLD, geometry_order: int = 1, verbose: bool = False,
+    window: Window,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    geometry_order: int = 1,
+    verbose: bool = False,
     cache: Path | None = None,
 ) -> InterfaceMesh:
     """Mesh ``window`` with Gmsh on rank 0 and distribute it over ``comm``.
@@ -164,5 +167,8 @@ def build_mesh(
         facet_tags=data.facet_tags,
         window=window,
         group_sizes=counts,
-        timings={"meshing" if not reused else "mesh_from_cache": float(timings[0]), "distribution": float(timings[1])},
+        timings={
+            "meshing" if not reused else "mesh_from_cache": float(timings[0]),
+            "distribution": float(timings[1]),
+        },
     )

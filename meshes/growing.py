@@ -67,16 +67,20 @@ class GrowingInterface:
         if np.min(p[:, 1]) < 0:
             raise GeometryError("the interface must not go below y = 0")
         if np.max(p[:, 1]) >= L - 2 * self.sizes.near:
-            raise GeometryError(f"the deposit reaches the counter side (tip at {np.max(p[:, 1]) * 1e6:.3g} um "
-                                f"of {L * 1e6:.3g} um): the cell is shorted")  # fmt: skip
+            raise GeometryError(
+                f"the deposit reaches the counter side (tip at {np.max(p[:, 1]) * 1e6:.3g} um "
+                f"of {L * 1e6:.3g} um): the cell is shorted"
+            )
         seg = np.linalg.norm(np.diff(p, axis=0), axis=1)
         if np.min(seg) <= 1e-6 * self.sizes.near:
             raise GeometryError("two interface points coincide")
         crossing = first_crossing(p)
         if crossing:
             i, j = crossing
-            raise GeometryError(f"the interface polyline intersects itself (segments {i} and {j} near "
-                                f"({p[i, 0] * 1e6:.4g}, {p[i, 1] * 1e6:.4g}) um)")  # fmt: skip
+            raise GeometryError(
+                f"the interface polyline intersects itself (segments {i} and {j} near "
+                f"({p[i, 0] * 1e6:.4g}, {p[i, 1] * 1e6:.4g}) um)"
+            )
 
 
 def first_crossing(p: np.ndarray) -> tuple[int, int] | None:
@@ -144,7 +148,11 @@ def build_growing_model(g: GrowingInterface, model_unit: float) -> None:
     along = field.add("MathEval")
     field.setString(along, "F", f"Min(({far!r}), ({interface!r}) + {GRADING!r} * F{dist})")
     at_tip = field.add("MathEval")
-    field.setString(at_tip, "F", f"Min(({far!r}), ({near!r}) + {GRADING!r} * Sqrt((x - ({tip[0]!r}))^2 + (y - ({tip[1]!r}))^2))")
+    field.setString(
+        at_tip,
+        "F",
+        f"Min(({far!r}), ({near!r}) + {GRADING!r} * Sqrt((x - ({tip[0]!r}))^2 + (y - ({tip[1]!r}))^2))",
+    )
     smallest = field.add("Min")
     field.setNumbers(smallest, "FieldsList", [along, at_tip])
     field.setAsBackgroundMesh(smallest)

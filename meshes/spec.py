@@ -29,10 +29,24 @@ class GeometryError(ValueError):
 
 #: dataclass fields that carry a length and change under :func:`scaled`
 _LENGTHS = {
-    "radius", "height", "thickness", "tip_radius", "x", "y", "amplitude", "wavelength",
-    "width", "depth", "near", "interface", "far", "radius_min", "radius_max", "gap",
+    "radius",
+    "height",
+    "thickness",
+    "tip_radius",
+    "x",
+    "y",
+    "amplitude",
+    "wavelength",
+    "width",
+    "depth",
+    "near",
+    "interface",
+    "far",
+    "radius_min",
+    "radius_max",
+    "gap",
     "interlayer_thickness",
-}  # fmt: skip
+}
 
 
 def scaled(obj, factor: float):
@@ -274,10 +288,7 @@ class RandomDefects:
             if lim[0] <= 0 or (window.dim == 3 and lim[1] <= 0):
                 break
             p = rng.uniform(-lim, lim)
-            if all(
-                math.hypot(p[0] - d.x, p[1] - d.y) > r + d.shape.half_width + self.gap
-                for d in placed
-            ):
+            if all(math.hypot(p[0] - d.x, p[1] - d.y) > r + d.shape.half_width + self.gap for d in placed):
                 placed.append(Defect(self.kind, Round(r), float(p[0]), float(p[1])))
         raise GeometryError(
             f"geometry.random_defects: could only place {len(placed)} of {self.count} "
@@ -463,8 +474,7 @@ class Window:
             raise GeometryError("geometry.roughness: amplitude and wavelength must be positive")
         if r.amplitude >= 0.5 * self.thickness:
             raise GeometryError(
-                "geometry.roughness.amplitude must be below half the thickness; "
-                "increase geometry.thickness"
+                "geometry.roughness.amplitude must be below half the thickness; increase geometry.thickness"
             )
         # mirror-symmetric sides need a whole number of wavelengths across the window
         for name, extent in (("width", self.width), ("depth", self.in_plane_depth)):

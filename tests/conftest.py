@@ -97,7 +97,13 @@ def solve_window(window, sigma: float, kinetics, operation, degree: int = 1, lin
     returns (problem, metrics as a dict, mesh data, solver report)."""
     import dendrite_fem as df
 
-    model = df.Model(window, kinetics, operation, degree=degree, geometry_order=1,
-                     solver=df.SolverOptions(linear_solver=linear_solver))  # fmt: skip
+    model = df.Model(
+        window,
+        kinetics,
+        operation,
+        degree=degree,
+        geometry_order=1,
+        solver=df.SolverOptions(linear_solver=linear_solver),
+    )
     solution = model.solve(df.electrolyte(name="test", conductivity=sigma, temperature=kinetics.temperature))
     return solution.problem, solution.metrics.to_dict(), model.mesh, solution.report

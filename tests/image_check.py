@@ -22,8 +22,12 @@ METRIC_RTOL = 1e-10
 
 
 def _metrics(summary: dict) -> dict:
-    return {(n, k): v for n, r in summary["electrolytes"].items() for k, v in r["metrics"].items()
-            if isinstance(v, float)}  # fmt: skip
+    return {
+        (n, k): v
+        for n, r in summary["electrolytes"].items()
+        for k, v in r["metrics"].items()
+        if isinstance(v, float)
+    }
 
 
 def main(results: Path, host: Path) -> list[str]:
@@ -38,7 +42,9 @@ def main(results: Path, host: Path) -> list[str]:
     c = json.loads((default / "summary.json").read_text())
     h = json.loads((host / "summary.json").read_text())
     if c["run"]["ranks"] != 2 or c["run"]["dofs"] != h["run"]["dofs"]:
-        failures.append(f"default job: ranks {c['run']['ranks']}, DOFs {c['run']['dofs']} vs host {h['run']['dofs']}")
+        failures.append(
+            f"default job: ranks {c['run']['ranks']}, DOFs {c['run']['dofs']} vs host {h['run']['dofs']}"
+        )
     worst = 0.0
     for key, hv in _metrics(h).items():
         cv = _metrics(c)[key]

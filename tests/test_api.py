@@ -7,7 +7,6 @@ from conftest import ROOT, read_summary, run_cli
 import dendrite_fem as df
 
 
-
 def test_readme_table_in_under_eight_lines_equals_the_cli_run(tmp_path):
     window = df.Window(2, "400 um", "100 um", defects=[df.Defect("protrusion", df.Round("10 um"))])
     model = df.Model(window, df.Kinetics("1.3 mA/cm2"), df.Galvanostatic("0.51 mA/cm2"), degree=2)
@@ -28,11 +27,20 @@ def test_readme_table_in_under_eight_lines_equals_the_cli_run(tmp_path):
     s = solutions["NPS"]
     written = s.write(tmp_path / "api")
     names = {p.name for p in written.iterdir()}
-    assert {"summary.json", "interface_profile.csv", "fields_NPS.vtu", "fields_NPS.xdmf", "tags.xdmf",
-            "current_maps.png", "interface_profile.png"} <= names  # fmt: skip
+    assert {
+        "summary.json",
+        "interface_profile.csv",
+        "fields_NPS.vtu",
+        "fields_NPS.xdmf",
+        "tags.xdmf",
+        "current_maps.png",
+        "interface_profile.png",
+    } <= names
     back = df.read_result(written)
     assert back.metrics("NPS") == s.metrics
-    assert back.profile["i_dep_NPS_A_per_m2"].max() == pytest.approx(s.profile.plating_current.max(), rel=1e-9)
+    assert back.profile["i_dep_NPS_A_per_m2"].max() == pytest.approx(
+        s.profile.plating_current.max(), rel=1e-9
+    )
     assert s.phi.function_space.mesh is model.mesh.mesh  # φ is a DOLFINx function on the model's mesh
 
 

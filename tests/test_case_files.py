@@ -1,6 +1,5 @@
 """Case files: shipped cases validate; bad input is refused with the field and the fix."""
 
-
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli
 
@@ -11,10 +10,10 @@ from dendrite_fem.geometry.spec import GeometryError
 @pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_cases_validate(path):
     if "[sweep]" in path.read_text():
-        from dendrite_fem.app.sweep import load_sweep
-
         import math
         import tomllib
+
+        from dendrite_fem.app.sweep import load_sweep
 
         _, runs = load_sweep(path)  # validates every combination, geometry included
         axes = tomllib.loads(path.read_text())["sweep"]
@@ -42,7 +41,9 @@ def test_contact_gap_pore_from_a_case_file(write_case):
 
 
 def test_override_changes_a_field(write_case):
-    case, d1 = load_case(write_case(SMALL_CASE), ["operation.current_density='1 mA/cm2'", "electrolytes.1.material=NTOC"])
+    case, d1 = load_case(
+        write_case(SMALL_CASE), ["operation.current_density='1 mA/cm2'", "electrolytes.1.material=NTOC"]
+    )
     assert case.operation.current_density == pytest.approx(10.0)
     assert case.electrolytes[1].label == "NTOC"
     _, d2 = load_case(write_case(SMALL_CASE))
@@ -58,12 +59,32 @@ BAD = [
     ('radius = "8 um"', 'height = "8 um"', "geometry.defects[0]", "needs radius"),
     ('material = "NPS"', 'material = "NPZ"', "electrolytes[1]", "did you mean"),
     ('material = "NPS"', 'material = "NAS"', "electrolytes", "unique"),
-    ('current_density = "0.51 mA/cm2"', 'current_density = "0.51 mA"', "operation.current_density", "not a current density"),
-    ('current_density = "0.51 mA/cm2"', 'voltage = "10 mV"', "operation", "galvanostatic mode takes current_density"),
-    ("[operation]", "[operation]\nmode = 'potentiostatic'\nvoltage = '10 mV'", "operation", "no current_density"),
+    (
+        'current_density = "0.51 mA/cm2"',
+        'current_density = "0.51 mA"',
+        "operation.current_density",
+        "not a current density",
+    ),
+    (
+        'current_density = "0.51 mA/cm2"',
+        'voltage = "10 mV"',
+        "operation",
+        "galvanostatic mode takes current_density",
+    ),
+    (
+        "[operation]",
+        "[operation]\nmode = 'potentiostatic'\nvoltage = '10 mV'",
+        "operation",
+        "no current_density",
+    ),
     ('name = "small"', 'name = "small one"', "case.name", "pattern"),
     ("[operation]", "[kinetics]\nalpha_a = 1.5\n[operation]", "kinetics.alpha_a", "less than 1"),
-    ("[operation]", "[kinetics]\ntemperature = '-5 K'\n[operation]", "kinetics.temperature", "greater than 0"),
+    (
+        "[operation]",
+        "[kinetics]\ntemperature = '-5 K'\n[operation]",
+        "kinetics.temperature",
+        "greater than 0",
+    ),
     ("[operation]", "[mesh]\nsize_near = '1 um'\n[operation]", "mesh", "all three"),
     ("[operation]", "[mesh]\nelement_degree = 3\n[operation]", "mesh.element_degree", "1 or 2"),
     ("[operation]", "[solverr]\nrtol = 1e-8\n[operation]", "solverr", "did you mean 'solver'"),

@@ -10,18 +10,22 @@ import pytest
 from conftest import SMALL_CASE
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from dendrite_fem.app.case import Case, CaseError, format_validation_error
-from dendrite_fem.post.interface import interface_metrics
-from dendrite_fem.physics.materials import MaterialError
-from dendrite_fem.numerics.solver import ConvergenceError
-from dendrite_fem.geometry.spec import GeometryError
 from pydantic import ValidationError
 
+from dendrite_fem.app.case import Case, CaseError, format_validation_error
+from dendrite_fem.geometry.spec import GeometryError
+from dendrite_fem.numerics.solver import ConvergenceError
+from dendrite_fem.physics.materials import MaterialError
+from dendrite_fem.post.interface import interface_metrics
+
 SHAPES = {
-    "protrusion": {"semicircle": ["radius"], "ellipse": ["radius", "height"], "notch": ["height", "half_angle", "tip_radius"]},
+    "protrusion": {
+        "semicircle": ["radius"],
+        "ellipse": ["radius", "height"],
+        "notch": ["height", "half_angle", "tip_radius"],
+    },
     "pore": {"semicircle": ["radius"], "flat": ["radius", "thickness"]},
-}  # fmt: skip
+}
 
 
 def um(x: float) -> str:
@@ -41,14 +45,21 @@ def cases(draw):
     sigma = draw(st.floats(0.01, 10))  # mS/cm
     return {
         "case": {"name": "fuzz"},
-        "geometry": {"dimension": 2, "width": um(draw(st.floats(40, 160))),
-                     "thickness": um(draw(st.floats(20, 80))), "defects": [defect]},
-        "kinetics": {"alpha_a": draw(st.floats(0.2, 0.8)), "alpha_c": draw(st.floats(0.2, 0.8)),
-                     "exchange_current_density": f"{draw(st.floats(0.1, 10)):.3g} mA/cm2"},
+        "geometry": {
+            "dimension": 2,
+            "width": um(draw(st.floats(40, 160))),
+            "thickness": um(draw(st.floats(20, 80))),
+            "defects": [defect],
+        },
+        "kinetics": {
+            "alpha_a": draw(st.floats(0.2, 0.8)),
+            "alpha_c": draw(st.floats(0.2, 0.8)),
+            "exchange_current_density": f"{draw(st.floats(0.1, 10)):.3g} mA/cm2",
+        },
         "operation": {"current_density": f"{draw(st.floats(0.05, 5)):.3g} mA/cm2"},
         "electrolytes": [{"name": "X", "conductivity": f"{sigma:.4g} mS/cm"}],
         "mesh": {"element_degree": 1},
-    }  # fmt: skip
+    }
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -56,10 +67,10 @@ def cases(draw):
 def test_valid_looking_cases_solve_with_balance_or_fail_cleanly(data):
     import dolfinx
 
-    from dendrite_fem.physics.conduction import conductivity_field, interface_problem
-    from dendrite_fem.numerics.solver import solve_interface
     from dendrite_fem.geometry import tags
     from dendrite_fem.geometry.distribute import build_mesh
+    from dendrite_fem.numerics.solver import solve_interface
+    from dendrite_fem.physics.conduction import conductivity_field, interface_problem
 
     try:
         case = Case.model_validate(data)
@@ -83,17 +94,32 @@ def test_valid_looking_cases_solve_with_balance_or_fail_cleanly(data):
 
 
 def _corruptions():
-    return st.sampled_from([
-        ("geometry", "width", "0.9 mS/cm"), ("geometry", "width", "80"), ("geometry", "width", 80),
-        ("geometry", "thickness", "-40 um"), ("geometry", "thickness", "forty um"),
-        ("geometry", "widht", "80 um"), ("kinetics", "alpha_a", 1.5), ("kinetics", "alpha_c", 0.0),
-        ("kinetics", "temperature", "-3 K"), ("kinetics", "exchange_current_density", "1.3 mA"),
-        ("kinetics", "pressure", "-1 MPa"), ("operation", "current_density", "0 mA/cm2"),
-        ("operation", "mode", "galvanic"), ("operation", "voltage", "10 mV"),
-        ("mesh", "element_degree", 4), ("mesh", "size_near", "1 um"), ("solver", "rtol", 0.5),
-        ("solver", "linear_solver", "hypre"), ("case", "name", "two words"), ("output", "fields", "yes please"),
-        (None, "geometryy", {}), ("geometry", "dimension", 4),
-    ])  # fmt: skip
+    return st.sampled_from(
+        [
+            ("geometry", "width", "0.9 mS/cm"),
+            ("geometry", "width", "80"),
+            ("geometry", "width", 80),
+            ("geometry", "thickness", "-40 um"),
+            ("geometry", "thickness", "forty um"),
+            ("geometry", "widht", "80 um"),
+            ("kinetics", "alpha_a", 1.5),
+            ("kinetics", "alpha_c", 0.0),
+            ("kinetics", "temperature", "-3 K"),
+            ("kinetics", "exchange_current_density", "1.3 mA"),
+            ("kinetics", "pressure", "-1 MPa"),
+            ("operation", "current_density", "0 mA/cm2"),
+            ("operation", "mode", "galvanic"),
+            ("operation", "voltage", "10 mV"),
+            ("mesh", "element_degree", 4),
+            ("mesh", "size_near", "1 um"),
+            ("solver", "rtol", 0.5),
+            ("solver", "linear_solver", "hypre"),
+            ("case", "name", "two words"),
+            ("output", "fields", "yes please"),
+            (None, "geometryy", {}),
+            ("geometry", "dimension", 4),
+        ]
+    )
 
 
 @settings(max_examples=60, deadline=None)

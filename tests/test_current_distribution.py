@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 from conftest import UM, solve_window
 
-from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.geometry.spec import (
+    Cone,
+    Defect,
+    Ellipse,
+    FlatVoid,
+    MeshSizes,
+    RandomDefects,
+    Roughness,
+    Round,
+    Window,
+)
 from dendrite_fem.physics.kinetics import Kinetics
-from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, MeshSizes, RandomDefects, Roughness, Round, Window
+from dendrite_fem.physics.operation import Galvanostatic
 
 GALV = Galvanostatic(5.1)
 K = Kinetics(13.0)
@@ -17,16 +27,35 @@ COARSE3 = MeshSizes(1.5 * UM, 3 * UM, 12 * UM)
 GEOMETRIES = {
     "round": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Round(8 * UM)),)),
     "ellipse": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Ellipse(4 * UM, 12 * UM)),)),
-    "cone": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(15), 1 * UM)),)),
+    "cone": Window(
+        2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(15), 1 * UM)),)
+    ),
     "pore": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Round(8 * UM)),)),
     "flat_void": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", FlatVoid(10 * UM, 1 * UM)),)),
-    "mixed": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Round(6 * UM), -25 * UM), Defect("protrusion", Round(5 * UM), 20 * UM))),
+    "mixed": Window(
+        2,
+        100 * UM,
+        50 * UM,
+        defects=(Defect("pore", Round(6 * UM), -25 * UM), Defect("protrusion", Round(5 * UM), 20 * UM)),
+    ),
     "rough": Window(2, 100 * UM, 50 * UM, roughness=Roughness(3 * UM, 25 * UM)),
     "round3d": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Round(8 * UM)),), sizes=COARSE3),
     "pore3d": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Round(8 * UM)),), sizes=COARSE3),
-    "cone3d": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)),), sizes=COARSE3),
-    "rough3d": Window(3, 50 * UM, 40 * UM, roughness=Roughness(2 * UM, 25 * UM), sizes=MeshSizes(1.5 * UM, 1.5 * UM, 10 * UM)),
-}  # fmt: skip
+    "cone3d": Window(
+        3,
+        50 * UM,
+        40 * UM,
+        defects=(Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)),),
+        sizes=COARSE3,
+    ),
+    "rough3d": Window(
+        3,
+        50 * UM,
+        40 * UM,
+        roughness=Roughness(2 * UM, 25 * UM),
+        sizes=MeshSizes(1.5 * UM, 1.5 * UM, 10 * UM),
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(GEOMETRIES))
@@ -64,7 +93,10 @@ def test_high_conductivity_gives_uniform_current():
 def test_fast_kinetics_approach_primary_distribution():
     # i0 → ∞: the secondary distribution tends to the (geometry-only) primary one,
     # whose tip focusing is strongest; Wa decreasing must increase max/mean monotonically
-    ratios = [solve_window(GEOMETRIES["round"], 0.01, Kinetics(i0), GALV)[1]["max_over_mean"] for i0 in (1.3, 13.0, 1.3e3, 1.3e5)]
+    ratios = [
+        solve_window(GEOMETRIES["round"], 0.01, Kinetics(i0), GALV)[1]["max_over_mean"]
+        for i0 in (1.3, 13.0, 1.3e3, 1.3e5)
+    ]
     assert np.all(np.diff(ratios) > 0)
     # primary distribution on a semicircular boss of a plane: i_tip / i_far = 2 (potential flow
     # around a cylinder); the finite window and mesh keep it near that value
@@ -75,6 +107,7 @@ def test_fast_kinetics_approach_primary_distribution():
 
 def test_mirror_symmetry_of_a_centred_defect():
     import dolfinx
+
     from dendrite_fem.post.fields import interpolant
     from dendrite_fem.post.interface import interface_trace, plating_profile
 

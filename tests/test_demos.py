@@ -32,7 +32,9 @@ def test_geometry_and_size_loop_demos(tmp_path):
     out = _run("geometry_in_python.py", tmp_path)
     assert "rim:" in out and "tip:" in out
     loop = _run("defect_size_loop.py", tmp_path)
-    ratios = {(line.split()[2], line.split()[4].rstrip(":")): float(line.split()[-1]) for line in loop.splitlines()}
+    ratios = {
+        (line.split()[2], line.split()[4].rstrip(":")): float(line.split()[-1]) for line in loop.splitlines()
+    }
     # focusing grows with the defect, and more for the poorer conductor
     assert ratios[("2", "NPS")] < ratios[("5", "NPS")] < ratios[("10", "NPS")]
     assert all(ratios[(a, "NPS")] > ratios[(a, "NAS")] for a in ("2", "5", "10"))

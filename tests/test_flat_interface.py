@@ -13,10 +13,10 @@ import pytest
 from conftest import UM, solve_window
 from scipy.optimize import brentq
 
-from dendrite_fem.physics.operation import Galvanostatic, Potentiostatic
 from dendrite_fem.constants import FARADAY, GAS_CONSTANT
-from dendrite_fem.physics.kinetics import Kinetics
 from dendrite_fem.geometry.spec import MeshSizes, Window
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.operation import Galvanostatic, Potentiostatic
 
 L = 50 * UM
 I_APP = 5.1  # 0.51 mA/cm²
@@ -36,7 +36,12 @@ def test_galvanostatic_flat_matches_closed_form(dim, alpha_a, alpha_c):
     if alpha_a == alpha_c:
         eta = -math.asinh(I_APP / (2 * 13.0)) / (alpha_a * f)  # independent closed form
     else:
-        eta = brentq(lambda e: 13.0 * (math.exp(alpha_a * f * e) - math.exp(-alpha_c * f * e)) + I_APP, -1, 1, xtol=1e-16)
+        eta = brentq(
+            lambda e: 13.0 * (math.exp(alpha_a * f * e) - math.exp(-alpha_c * f * e)) + I_APP,
+            -1,
+            1,
+            xtol=1e-16,
+        )
     assert m["max_over_mean"] - 1 < 1e-9
     assert 1 - m["min_over_mean"] < 1e-9
     assert m["mean_plating_current_density"] == pytest.approx(I_APP, rel=1e-9)

@@ -6,7 +6,14 @@ import pytest
 from conftest import read_summary, run_cli, run_on_one_and_two_ranks
 
 from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
-from dendrite_fem.physics.growth import advance, faraday_velocity, metal_area, remove_loops, respace, vertex_normals
+from dendrite_fem.physics.growth import (
+    advance,
+    faraday_velocity,
+    metal_area,
+    remove_loops,
+    respace,
+    vertex_normals,
+)
 
 
 def test_faraday_velocity_and_flat_advance():
@@ -133,7 +140,9 @@ def test_growth_two_ranks_match_one_rank(write_case, tmp_path):
     quantities, within a bound from the discretisation: refining this mesh by 0.7x changes the
     time to target by 4.6e-4 and the final tip current by 2.2e-3; 1e-5 is 40x below that."""
     records = []
-    for out in run_on_one_and_two_ranks("grow", write_case(PROTRUSION.replace('"1.2 um"', '"0.6 um"')), tmp_path):
+    for out in run_on_one_and_two_ranks(
+        "grow", write_case(PROTRUSION.replace('"1.2 um"', '"0.6 um"')), tmp_path
+    ):
         records.append(read_summary(out)["electrolytes"]["NPS"])
     one, two = records
     assert one["stop_reason"] == two["stop_reason"] == "target_growth"

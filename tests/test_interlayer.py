@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from conftest import UM, run_cli
 
-from dendrite_fem.physics.operation import Galvanostatic
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
-from dendrite_fem.post.fields import interpolant
-from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
-from dendrite_fem.physics.kinetics import Kinetics, film_overpotential, overpotential_for_current
-from dendrite_fem.numerics.solver import SolverOptions, solve_interface
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Cone, Defect, GeometryError, MeshSizes, Round, Window
+from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.physics.kinetics import Kinetics, film_overpotential, overpotential_for_current
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.post.fields import interpolant
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
 
 K = Kinetics(13.0, 0.3, 0.7)
 I_APP = 5.1  # A/m², 0.51 mA/cm²
@@ -23,7 +23,9 @@ R_F = 1e-3  # Ω m²: about half of R_ct (1.98e-3)
 def _solve(window, sigma, sigma_layer=None, film=0.0, degree=2):
     m = build_mesh(window, geometry_order=degree)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
-    s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: sigma_layer or sigma})
+    s = conductivity_field(
+        m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: sigma_layer or sigma}
+    )
     p = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP), film_resistance=film)
     solve_interface(p, SolverOptions())
     return p, m, interface_metrics(p, window.feature_points())
@@ -34,7 +36,9 @@ def test_film_law_solves_its_local_equation(alpha):
     k = Kinetics(13.0, alpha, 1 - alpha)
     phi = np.linspace(-0.3, 0.3, 601)
     for r_f in (1e-5, 1e-3, 1e-1):
-        eta = film_overpotential(phi, k.effective_exchange_current, alpha * k.f, (1 - alpha) * k.f, r_f, 13.0 * k.f)
+        eta = film_overpotential(
+            phi, k.effective_exchange_current, alpha * k.f, (1 - alpha) * k.f, r_f, 13.0 * k.f
+        )
         assert np.max(np.abs(eta + phi + r_f * k.current(eta))) < 1e-13
     assert np.array_equal(film_overpotential(phi, 13.0, 1.0, 1.0, 0.0, 1.0), -phi)
 
@@ -86,8 +90,13 @@ def test_meshed_layer_and_film_resistance_agree_for_a_thin_layer():
 
 
 def test_a_passivating_film_homogenises_the_current_for_nas_and_nps():
-    window = Window(2, 200 * UM, 60 * UM, defects=(Defect("protrusion", Round(10 * UM)),),
-                    sizes=MeshSizes(0.5 * UM, 1 * UM, 8 * UM))  # fmt: skip
+    window = Window(
+        2,
+        200 * UM,
+        60 * UM,
+        defects=(Defect("protrusion", Round(10 * UM)),),
+        sizes=MeshSizes(0.5 * UM, 1 * UM, 8 * UM),
+    )
     for sigma in (0.09, 0.01):  # NAS, NPS
         _, _, bare = _solve(window, sigma)
         _, _, film = _solve(window, sigma, film=R_F)
@@ -97,8 +106,13 @@ def test_a_passivating_film_homogenises_the_current_for_nas_and_nps():
 
 
 def test_meshed_interlayer_refuses_a_shape_it_cannot_coat():
-    window = Window(2, 200 * UM, 60 * UM, defects=(Defect("protrusion", Cone(10 * UM, 0.5, 1 * UM)),),
-                    interlayer_thickness=1 * UM)  # fmt: skip
+    window = Window(
+        2,
+        200 * UM,
+        60 * UM,
+        defects=(Defect("protrusion", Cone(10 * UM, 0.5, 1 * UM)),),
+        interlayer_thickness=1 * UM,
+    )
     with pytest.raises(GeometryError, match="representation = 'resistance'"):
         window.check()
 
@@ -128,10 +142,23 @@ def test_interlayer_case_runs_and_reports_the_layer(tmp_path, representation):
     from conftest import ROOT, read_summary
 
     out = tmp_path / representation
-    r = run_cli("run", str(ROOT / "cases" / "nas_vs_nps_interlayer.toml"), "--out", str(out), "--quiet",
-                "--set", f"interlayer.representation='{representation}'",
-                "--set", "mesh.size_near='1 um'", "--set", "mesh.size_interface='2 um'",
-                "--set", "mesh.size_far='15 um'", "--set", "mesh.element_degree=1")  # fmt: skip
+    r = run_cli(
+        "run",
+        str(ROOT / "cases" / "nas_vs_nps_interlayer.toml"),
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        f"interlayer.representation='{representation}'",
+        "--set",
+        "mesh.size_near='1 um'",
+        "--set",
+        "mesh.size_interface='2 um'",
+        "--set",
+        "mesh.size_far='15 um'",
+        "--set",
+        "mesh.element_degree=1",
+    )
     assert r.returncode == 0, r.stderr
     s = read_summary(out)
     bare, coated = s["electrolytes"]["NAS"], s["electrolytes"]["NAS+passivation"]
@@ -160,13 +187,21 @@ def test_conformal_layer_in_3d_has_the_right_volume_and_balances_charge():
     import ufl
 
     r, t, w = 8 * UM, 1 * UM, 40 * UM
-    window = Window(3, w, 30 * UM, defects=(Defect("protrusion", Round(r)),), interlayer_thickness=t,
-                    sizes=MeshSizes(1.5 * UM, 1.5 * UM, 8 * UM))  # fmt: skip
+    window = Window(
+        3,
+        w,
+        30 * UM,
+        defects=(Defect("protrusion", Round(r)),),
+        interlayer_thickness=t,
+        sizes=MeshSizes(1.5 * UM, 1.5 * UM, 8 * UM),
+    )
     p, m, metrics = _solve(window, 0.01, 0.001, degree=1)
     dx = ufl.Measure("dx", domain=m.mesh, subdomain_data=m.cell_tags)
     one = dolfinx.fem.Constant(m.mesh, 1.0)
     volume = m.mesh.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * dx(tags.INTERLAYER))))
     # the shell below z = t overlaps the band: a ring of radius ~r and cross-section ~t²
-    expected = w * w * t - math.pi * r**2 * t + 2 * math.pi / 3 * ((r + t) ** 3 - r**3) - 2 * math.pi * r * t * t
+    expected = (
+        w * w * t - math.pi * r**2 * t + 2 * math.pi / 3 * ((r + t) ** 3 - r**3) - 2 * math.pi * r * t * t
+    )
     assert volume == pytest.approx(expected, rel=0.01)
     assert metrics["charge_balance_error"] < 1e-10

@@ -10,10 +10,10 @@ import pytest
 import ufl
 from conftest import UM
 
-from dendrite_fem.physics.mechanics import ElasticConstants, solve_elasticity, stress
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.physics.mechanics import ElasticConstants, solve_elasticity, stress
 
 A, S = 10 * UM, 1e6  # hole radius [m], remote tension [Pa]
 
@@ -40,12 +40,20 @@ def hoop_error(h: float, constants: ElasticConstants) -> tuple[float, float]:
     x = ufl.SpatialCoordinate(m.mesh)
     n = ufl.FacetNormal(m.mesh)
     exact = kirsch(x)
-    u = solve_elasticity(V, m.facet_tags, constants, {tags.SIDE: exact * n, tags.COUNTER: exact * n},
-                         rollers={tags.ANODE: 1}, pinned=[(0, np.array([0.0, 20 * A, 0.0]))])  # fmt: skip
+    u = solve_elasticity(
+        V,
+        m.facet_tags,
+        constants,
+        {tags.SIDE: exact * n, tags.COUNTER: exact * n},
+        rollers={tags.ANODE: 1},
+        pinned=[(0, np.array([0.0, 20 * A, 0.0]))],
+    )
     t = ufl.as_vector([-n[1], n[0]])
     hoop_h = ufl.dot(t, ufl.dot(stress(u, constants), t))
     hoop_ex = S * (1 - 2 * (x[0] ** 2 - x[1] ** 2) / (x[0] ** 2 + x[1] ** 2))
-    ds = ufl.Measure("ds", domain=m.mesh, subdomain_data=m.facet_tags)(tags.PORE, metadata={"quadrature_degree": 8})
+    ds = ufl.Measure("ds", domain=m.mesh, subdomain_data=m.facet_tags)(
+        tags.PORE, metadata={"quadrature_degree": 8}
+    )
     comm = m.mesh.comm
 
     def integral(e):
@@ -54,7 +62,10 @@ def hoop_error(h: float, constants: ElasticConstants) -> tuple[float, float]:
     err = np.sqrt(integral((hoop_h - hoop_ex) ** 2) / integral(hoop_ex**2))
     # apex: the wall average of σ_θθ weighted towards θ = 90° (the exact weighted mean is 3S − small)
     weight = (x[1] / A) ** 8
-    apex_h, apex_ex = integral(weight * hoop_h) / integral(weight), integral(weight * hoop_ex) / integral(weight)
+    apex_h, apex_ex = (
+        integral(weight * hoop_h) / integral(weight),
+        integral(weight * hoop_ex) / integral(weight),
+    )
     return err, apex_h / apex_ex
 
 
@@ -81,8 +92,14 @@ def test_uniaxial_plane_strain_follows_hookes_law(nu):
     n = ufl.FacetNormal(m.mesh)
     traction = ufl.as_vector([S * n[0], 0.0])  # ±S e_x on the two sides
     constants = ElasticConstants(e_mod, nu)
-    u = solve_elasticity(V, m.facet_tags, constants, {tags.SIDE: traction}, rollers={tags.ANODE: 1},
-                         pinned=[(0, np.array([0.0, 0.0, 0.0]))])  # fmt: skip
+    u = solve_elasticity(
+        V,
+        m.facet_tags,
+        constants,
+        {tags.SIDE: traction},
+        rollers={tags.ANODE: 1},
+        pinned=[(0, np.array([0.0, 0.0, 0.0]))],
+    )
     grad = ufl.grad(u)
     area = m.mesh.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(1.0 * ufl.dx(domain=m.mesh))))
 

@@ -11,7 +11,17 @@ from mpi4py import MPI
 
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import build_mesh
-from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, GeometryError, MeshSizes, Roughness, Round, Window
+from dendrite_fem.geometry.spec import (
+    Cone,
+    Defect,
+    Ellipse,
+    FlatVoid,
+    GeometryError,
+    MeshSizes,
+    Roughness,
+    Round,
+    Window,
+)
 
 W, L = 100 * UM, 50 * UM
 COARSE3 = MeshSizes(1.5 * UM, 3 * UM, 12 * UM)
@@ -25,18 +35,40 @@ def measure(m, tag):
 
 def volume(m):
     one = dolfinx.fem.Constant(m.mesh, 1.0)
-    return MPI.COMM_WORLD.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * ufl.dx(domain=m.mesh))))
+    return MPI.COMM_WORLD.allreduce(
+        dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * ufl.dx(domain=m.mesh)))
+    )
 
 
 # geometry, expected anode length/area, expected pore length/area, expected SE volume
 R = 8 * UM
 CASES_2D = {
     "flat": (Window(2, W, L), W, 0.0, W * L),
-    "semicircle": (Window(2, W, L, defects=(Defect("protrusion", Round(R)),)), W - 2 * R + math.pi * R, 0.0, W * L - math.pi * R**2 / 2),
-    "pore": (Window(2, W, L, defects=(Defect("pore", Round(R)),)), W - 2 * R, math.pi * R, W * L - math.pi * R**2 / 2),
-    "ellipse": (Window(2, W, L, defects=(Defect("protrusion", Ellipse(4 * UM, 12 * UM)),)), None, 0.0, W * L - math.pi * 4 * 12 * UM**2 / 2),
-    "flat_void": (Window(2, W, L, defects=(Defect("pore", FlatVoid(10 * UM, 1 * UM)),)), W - 20 * UM, None, W * L - math.pi * 10 * 1 * UM**2 / 2),
-}  # fmt: skip
+    "semicircle": (
+        Window(2, W, L, defects=(Defect("protrusion", Round(R)),)),
+        W - 2 * R + math.pi * R,
+        0.0,
+        W * L - math.pi * R**2 / 2,
+    ),
+    "pore": (
+        Window(2, W, L, defects=(Defect("pore", Round(R)),)),
+        W - 2 * R,
+        math.pi * R,
+        W * L - math.pi * R**2 / 2,
+    ),
+    "ellipse": (
+        Window(2, W, L, defects=(Defect("protrusion", Ellipse(4 * UM, 12 * UM)),)),
+        None,
+        0.0,
+        W * L - math.pi * 4 * 12 * UM**2 / 2,
+    ),
+    "flat_void": (
+        Window(2, W, L, defects=(Defect("pore", FlatVoid(10 * UM, 1 * UM)),)),
+        W - 20 * UM,
+        None,
+        W * L - math.pi * 10 * 1 * UM**2 / 2,
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(CASES_2D))
@@ -103,7 +135,9 @@ def test_3d_tags_and_section_plane(defect, pore_area):
 
 def test_geometry_errors_name_the_field():
     with pytest.raises(GeometryError, match=r"geometry.defects\[1\] overlap"):
-        Window(2, W, L, defects=(Defect("pore", Round(8 * UM)), Defect("pore", Round(8 * UM), 10 * UM))).check()
+        Window(
+            2, W, L, defects=(Defect("pore", Round(8 * UM)), Defect("pore", Round(8 * UM), 10 * UM))
+        ).check()
     with pytest.raises(GeometryError, match="a pore cannot have shape cone"):
         Window(2, W, L, defects=(Defect("pore", Cone(10 * UM, 0.3, 1 * UM)),)).check()
     with pytest.raises(GeometryError, match="tip_radius"):
@@ -111,7 +145,9 @@ def test_geometry_errors_name_the_field():
     with pytest.raises(GeometryError, match="whole number of roughness wavelengths"):
         Window(2, W, L, roughness=Roughness(1 * UM, 30 * UM)).check()
     with pytest.raises(GeometryError, match="either defects or roughness"):
-        Window(2, W, L, defects=(Defect("pore", Round(8 * UM)),), roughness=Roughness(1 * UM, 25 * UM)).check()
+        Window(
+            2, W, L, defects=(Defect("pore", Round(8 * UM)),), roughness=Roughness(1 * UM, 25 * UM)
+        ).check()
 
 
 def test_mesh_cache_reuses_the_same_mesh_and_keys_on_the_geometry(tmp_path):
@@ -121,7 +157,13 @@ def test_mesh_cache_reuses_the_same_mesh_and_keys_on_the_geometry(tmp_path):
     from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
 
     um = 1e-6
-    window = Window(2, 100 * um, 50 * um, defects=(Defect("pore", Round(8 * um)),), sizes=MeshSizes(1 * um, 2 * um, 8 * um))
+    window = Window(
+        2,
+        100 * um,
+        50 * um,
+        defects=(Defect("pore", Round(8 * um)),),
+        sizes=MeshSizes(1 * um, 2 * um, 8 * um),
+    )
     first = build_mesh(window, cache=tmp_path, geometry_order=2)
     again = build_mesh(window, cache=tmp_path, geometry_order=2)
     assert "meshing" in first.timings and "mesh_from_cache" in again.timings
@@ -129,5 +171,11 @@ def test_mesh_cache_reuses_the_same_mesh_and_keys_on_the_geometry(tmp_path):
     assert again.num_cells == first.num_cells and again.group_sizes == first.group_sizes
     assert np.array_equal(again.mesh.geometry.x, first.mesh.geometry.x)  # binary .msh: exact doubles
     assert np.array_equal(again.facet_tags.values, first.facet_tags.values)
-    other = Window(2, 100 * um, 50 * um, defects=(Defect("pore", Round(8 * um)),), sizes=MeshSizes(1 * um, 2 * um, 6 * um))
+    other = Window(
+        2,
+        100 * um,
+        50 * um,
+        defects=(Defect("pore", Round(8 * um)),),
+        sizes=MeshSizes(1 * um, 2 * um, 6 * um),
+    )
     assert mesh_key(other, 2) != mesh_key(window, 2) != mesh_key(window, 1)

@@ -5,16 +5,20 @@ import dolfinx
 import pytest
 from conftest import RUN_TO_RUN_RTOL, UM, read_summary, run_cli, run_on_one_and_two_ranks
 
-from dendrite_fem.physics.operation import Galvanostatic
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
-from dendrite_fem.post.interface import interface_metrics
-from dendrite_fem.physics.kinetics import Kinetics
-from dendrite_fem.physics.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
-from dendrite_fem.numerics.solver import solve_interface
-from dendrite_fem.verification import references
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.numerics.solver import solve_interface
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.mixed_conduction import (
+    interphase_plating_current,
+    mixed_interphase_problem,
+    solve_mixed_interphase,
+)
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.post.interface import interface_metrics
+from dendrite_fem.verification import references
 
 K = Kinetics(13.0, 0.4, 0.6)
 I_APP = 5.1
@@ -24,7 +28,9 @@ T, L, W = 2 * UM, 20 * UM, 10 * UM
 
 def flat_cell_reference():
     """(share plated inside, cell voltage) of the 1-D cell (scipy solve_bvp, independent of the FE)."""
-    share, phi_t = references.mixed_interphase_1d(I_APP, T, SIGMA_I, SIGMA_E, A_V, 13.0, K.alpha_a, K.alpha_c, K.temperature)
+    share, phi_t = references.mixed_interphase_1d(
+        I_APP, T, SIGMA_I, SIGMA_E, A_V, 13.0, K.alpha_a, K.alpha_c, K.temperature
+    )
     return share, phi_t + I_APP * (L - T) / SIGMA
 
 
@@ -59,7 +65,9 @@ def test_without_reacting_area_it_is_the_ionic_layer():
     """a_v → 0: nothing plates inside, φ_e = 0, and the ionic layer's solution is recovered.
     (σ_e → 0 on a fixed mesh is not this limit: the electronic boundary layer at the metal,
     of width √(σ_e / (a_v di/dη)), falls below the mesh size.)"""
-    window = Window(2, 100 * UM, 40 * UM, defects=(Defect("protrusion", Round(5 * UM)),), interlayer_thickness=0.5 * UM)
+    window = Window(
+        2, 100 * UM, 40 * UM, defects=(Defect("protrusion", Round(5 * UM)),), interlayer_thickness=0.5 * UM
+    )
     m, s, metrics = _mixed(None, 1, a_v=1e-6, window=window)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", 1))
     ionic = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP))
@@ -96,10 +104,15 @@ interlayer = "NPS-interphase"
 
 @pytest.mark.slow
 def test_mci_case_serial_and_two_ranks(write_case, tmp_path):
-    one, two = (read_summary(out)["electrolytes"] for out in run_on_one_and_two_ranks("run", write_case(MCI_CASE), tmp_path))
+    one, two = (
+        read_summary(out)["electrolytes"]
+        for out in run_on_one_and_two_ranks("run", write_case(MCI_CASE), tmp_path)
+    )
     share = one["NPS+MCI"]["metrics"]["share_plated_in_interphase"]
     assert 0.2 < share < 0.8
-    assert two["NPS+MCI"]["metrics"]["share_plated_in_interphase"] == pytest.approx(share, rel=RUN_TO_RUN_RTOL)
+    assert two["NPS+MCI"]["metrics"]["share_plated_in_interphase"] == pytest.approx(
+        share, rel=RUN_TO_RUN_RTOL
+    )
     assert one["NPS+MCI"]["metrics"]["charge_balance_error"] < 1e-10
     assert "share_plated_in_interphase" not in one["NPS+interphase"]["metrics"]
     assert one["NPS+MCI"]["interlayer"]["electronic_conductivity"] == pytest.approx(1e-3)

@@ -24,6 +24,8 @@ print(len(names), "modules")
 
 def test_dendrite_fem_is_the_only_import_name_and_keeps_dolfinx_names(tmp_path):
     # from a folder outside the source tree, as a user's script or notebook runs
-    r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert int(r.stdout.split()[0]) > 30

@@ -6,18 +6,23 @@ import dolfinx
 import numpy as np
 from conftest import UM
 
-from dendrite_fem.physics.operation import Galvanostatic
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
-from dendrite_fem.numerics.floor import poisson_floor
-from dendrite_fem.physics.kinetics import Kinetics
-from dendrite_fem.numerics.solver import SolverOptions, linear_solver_options, solve_interface
 from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.numerics.floor import poisson_floor
+from dendrite_fem.numerics.solver import SolverOptions, linear_solver_options, solve_interface
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.operation import Galvanostatic
 
 
 def test_nonlinear_solve_stays_close_to_the_poisson_floor():
-    window = Window(2, 200 * UM, 100 * UM, defects=(Defect("protrusion", Round(10 * UM)),),
-                    sizes=MeshSizes(0.7 * UM, 0.7 * UM, 0.7 * UM))  # fmt: skip
+    window = Window(
+        2,
+        200 * UM,
+        100 * UM,
+        defects=(Defect("protrusion", Round(10 * UM)),),
+        sizes=MeshSizes(0.7 * UM, 0.7 * UM, 0.7 * UM),
+    )
     mesh = build_mesh(window)
     V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
     sigma = conductivity_field(mesh.mesh, mesh.cell_tags, {1: 0.01})

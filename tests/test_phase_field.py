@@ -5,16 +5,22 @@ mesh and partition (1 vs 2 ranks through the CLI), and the CLI's refusal of bad 
 
 from __future__ import annotations
 
+import dolfinx
 import numpy as np
 import pytest
 from conftest import read_summary, run_cli
-
-import dolfinx
 from mpi4py import MPI
 
-from dendrite_fem.physics.phase_field import (HongViswanathan2018, draw_noise, equilibrium_profile, order_parameter,
-                             phase_field_problem, run_phase_field, with_parameters)  # fmt: skip
 from dendrite_fem.numerics.solver import ConvergenceError
+from dendrite_fem.physics.phase_field import (
+    HongViswanathan2018,
+    draw_noise,
+    equilibrium_profile,
+    order_parameter,
+    phase_field_problem,
+    run_phase_field,
+    with_parameters,
+)
 
 PARAMS = HongViswanathan2018()
 EPS = PARAMS.interface_width
@@ -101,12 +107,18 @@ def test_noise_depends_on_position_not_on_the_mesh():
     p = with_parameters(PARAMS, noise=0.04)
     values = []
     for n in (8, 20):
-        mesh = dolfinx.mesh.create_rectangle(MPI.COMM_SELF, [[0, 0], [4, 2]], [n, n // 2], dolfinx.mesh.CellType.quadrilateral)
+        mesh = dolfinx.mesh.create_rectangle(
+            MPI.COMM_SELF, [[0, 0], [4, 2]], [n, n // 2], dolfinx.mesh.CellType.quadrilateral
+        )
         problem = phase_field_problem(mesh, p, -0.45, 2.0, seed=3)
         draw_noise(problem, 7)
         cell = dolfinx.geometry.compute_colliding_cells(
-            mesh, dolfinx.geometry.compute_collisions_points(dolfinx.geometry.bb_tree(mesh, 2), np.array([[2.3, 1.7, 0.0]])),
-            np.array([[2.3, 1.7, 0.0]])).links(0)[0]  # fmt: skip
+            mesh,
+            dolfinx.geometry.compute_collisions_points(
+                dolfinx.geometry.bb_tree(mesh, 2), np.array([[2.3, 1.7, 0.0]])
+            ),
+            np.array([[2.3, 1.7, 0.0]]),
+        ).links(0)[0]
         values.append(problem.noise.x.array[problem.noise.function_space.dofmap.list[cell, 0]])
         assert np.all(np.abs(problem.noise.x.array) <= 0.04)
     assert values[0] == values[1] != 0.0
@@ -120,8 +132,22 @@ def _history(out):
 def test_cli_one_and_two_ranks_agree(tmp_path):
     """The same noisy 2-D run on 1 and 2 ranks: same steps; time, tip, deposit and ion content
     to 1e-6, 100x the Newton tolerance (snes_rtol 1e-8) that bounds where each step stops."""
-    args = ["phase-field", "--potential", "-0.45", "--length", "10", "--height", "4", "--front", "3",
-            "--stop-tip", "6", "--t-end", "0.08", "--quiet"]  # fmt: skip
+    args = [
+        "phase-field",
+        "--potential",
+        "-0.45",
+        "--length",
+        "10",
+        "--height",
+        "4",
+        "--front",
+        "3",
+        "--stop-tip",
+        "6",
+        "--t-end",
+        "0.08",
+        "--quiet",
+    ]
     hist = []
     for ranks in (1, 2):
         r = run_cli(*args, "--out", str(tmp_path / f"np{ranks}"), np=ranks)
@@ -138,8 +164,24 @@ def test_cli_one_and_two_ranks_agree(tmp_path):
 def test_cli_resumes_after_a_finished_potential(tmp_path, monkeypatch):
     """Killed after the first potential: the same command reuses it and runs the second; the
     result equals an uninterrupted run's."""
-    args = ["phase-field", "--potential", "-0.45", "--potential", "-0.3", "--length", "8", "--height", "2",
-            "--front", "3", "--stop-tip", "5", "--t-end", "0.05", "--quiet"]  # fmt: skip
+    args = [
+        "phase-field",
+        "--potential",
+        "-0.45",
+        "--potential",
+        "-0.3",
+        "--length",
+        "8",
+        "--height",
+        "2",
+        "--front",
+        "3",
+        "--stop-tip",
+        "5",
+        "--t-end",
+        "0.05",
+        "--quiet",
+    ]
     out = tmp_path / "res"
     monkeypatch.setenv("DENDRITE_FEM_FAULT", "finished:phi_0.450=kill")
     r = run_cli(*args, "--out", str(out))
@@ -159,8 +201,12 @@ def test_cli_resumes_after_a_finished_potential(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "args, field",
-    [(["--dx", "1"], "--dx"), (["--potential", "0.2"], "--potential"), (["--stop-tip", "70"], "--stop-tip"),
-     (["--length", "50.1"], "--length")],  # fmt: skip
+    [
+        (["--dx", "1"], "--dx"),
+        (["--potential", "0.2"], "--potential"),
+        (["--stop-tip", "70"], "--stop-tip"),
+        (["--length", "50.1"], "--length"),
+    ],
 )
 def test_cli_refuses_bad_options(tmp_path, args, field):
     out = tmp_path / "out"

@@ -28,7 +28,9 @@ def run(args, fault=None, np=1, timeout=180):
 
 def test_exception_on_one_rank_ends_every_rank(write_case, tmp_path):
     out = tmp_path / "out"
-    r = run(["run", str(write_case(SMALL_CASE)), "--out", str(out)], fault="solve:NPS@1=raise", np=2, timeout=120)
+    r = run(
+        ["run", str(write_case(SMALL_CASE)), "--out", str(out)], fault="solve:NPS@1=raise", np=2, timeout=120
+    )
     assert r.returncode != 0
     assert r.seconds < 100  # no hang: rank 0 does not wait for rank 1 forever
     assert r.stderr.count("injected fault at 'solve:NPS' on rank 1") == 1, r.stderr  # printed once

@@ -1,7 +1,6 @@
 """End-to-end runs of the CLI: the default case, its outputs, and 1 vs 2 MPI ranks."""
 
 import csv
-
 import xml.etree.ElementTree as ET
 
 import h5py
@@ -36,8 +35,17 @@ def test_default_case_nps_less_homogeneous_than_nas(default_serial):
 def test_default_case_writes_every_output(default_serial):
     out, r = default_serial
     names = {p.name for p in out.iterdir()}
-    assert {"summary.json", "interface_profile.csv", "current_maps.png", "interface_profile.png",
-            "tags.xdmf", "tags.h5", "fields_NAS.xdmf", "fields_NAS.h5", "fields_NPS.xdmf"} <= names  # fmt: skip
+    assert {
+        "summary.json",
+        "interface_profile.csv",
+        "current_maps.png",
+        "interface_profile.png",
+        "tags.xdmf",
+        "tags.h5",
+        "fields_NAS.xdmf",
+        "fields_NAS.h5",
+        "fields_NPS.xdmf",
+    } <= names
     assert not list(out.parent.glob(".*partial*"))  # committed: the partial directory is gone
     assert not (out / ".resume").exists() and not (out / "state.json").exists()
     s = read_summary(out)
@@ -55,9 +63,13 @@ def test_default_case_writes_every_output(default_serial):
     s_m = np.array([float(r["s_m"]) for r in rows])
     assert np.all(np.diff(s_m) > 0)
     i_nps = np.array([float(r["i_dep_NPS_A_per_m2"]) for r in rows])
-    assert i_nps.max() == pytest.approx(s["electrolytes"]["NPS"]["metrics"]["max_plating_current_density"], rel=1e-6)
+    assert i_nps.max() == pytest.approx(
+        s["electrolytes"]["NPS"]["metrics"]["max_plating_current_density"], rel=1e-6
+    )
     mean = np.sum(0.5 * (i_nps[1:] + i_nps[:-1]) * np.diff(s_m)) / (s_m[-1] - s_m[0])
-    assert mean == pytest.approx(s["electrolytes"]["NPS"]["metrics"]["mean_plating_current_density"], rel=1e-3)
+    assert mean == pytest.approx(
+        s["electrolytes"]["NPS"]["metrics"]["mean_plating_current_density"], rel=1e-3
+    )
     # ParaView files: the XDMF index points at HDF5 datasets of the right shapes
     xdmf = ET.parse(out / "fields_NPS.xdmf").getroot()
     items = {a.get("Name"): a.find("DataItem").text.split(":")[1] for a in xdmf.iter("Attribute")}
@@ -104,7 +116,9 @@ def test_two_ranks_match_one_rank(default_serial, tmp_path):
     for key, v1 in m1.items():
         assert m2[key] == pytest.approx(v1, rel=RUN_TO_RUN_RTOL, abs=1e-12), key
     assert r.stdout.count("results in") == 1 and r.stdout.count("meshing") == 1  # once, not per rank
-    assert (out2 / "interface_profile.csv").read_text().count("\n") == (out1 / "interface_profile.csv").read_text().count("\n")
+    assert (out2 / "interface_profile.csv").read_text().count("\n") == (
+        out1 / "interface_profile.csv"
+    ).read_text().count("\n")
 
 
 @pytest.mark.slow
@@ -144,8 +158,16 @@ def test_non_convergence_is_an_error_and_leaves_no_results(write_case, tmp_path)
     # one Newton step cannot converge the nonlinear problem at a high current
     case = write_case(SMALL_CASE)
     out = tmp_path / "fail"
-    r = run_cli("run", str(case), "--out", str(out), "--set", "solver.max_iterations=1",
-                "--set", "operation.current_density='20 mA/cm2'")  # fmt: skip
+    r = run_cli(
+        "run",
+        str(case),
+        "--out",
+        str(out),
+        "--set",
+        "solver.max_iterations=1",
+        "--set",
+        "operation.current_density='20 mA/cm2'",
+    )
     assert r.returncode == 3, r.stdout + r.stderr
     assert "did not converge" in r.stderr and "SNES reason" in r.stderr
     assert not out.exists()
@@ -156,8 +178,18 @@ def test_non_convergence_is_an_error_and_leaves_no_results(write_case, tmp_path)
 def test_3d_case_runs_with_section_profile_and_figures(tmp_path):
     out = tmp_path / "3d"
     case = ROOT / "cases" / "nas_vs_nps_protrusion_3d.toml"
-    r = run_cli("run", str(case), "--out", str(out), "--set", "mesh.size_near='1.5 um'",
-                "--set", "mesh.size_interface='3 um'", "--set", "mesh.size_far='15 um'")  # fmt: skip
+    r = run_cli(
+        "run",
+        str(case),
+        "--out",
+        str(out),
+        "--set",
+        "mesh.size_near='1.5 um'",
+        "--set",
+        "mesh.size_interface='3 um'",
+        "--set",
+        "mesh.size_far='15 um'",
+    )
     assert r.returncode == 0, r.stderr
     s = read_summary(out)
     nas, nps = s["electrolytes"]["NAS"]["metrics"], s["electrolytes"]["NPS"]["metrics"]
@@ -179,8 +211,16 @@ def test_3d_pore_two_ranks_match_one_rank_and_report_phases(tmp_path):
     """The 3D answer does not depend on the partition (CG + GAMG, curved P2), and summary.json
     carries the phase split and the Poisson-floor ratio of benchmarks/performance.py."""
     case = ROOT / "cases" / "nas_vs_nps_pore_3d.toml"
-    coarse = ["--set", "mesh.size_near='1 um'", "--set", "mesh.size_interface='2 um'",
-              "--set", "mesh.size_far='12 um'", "--set", "solver.linear_solver='iterative'"]  # fmt: skip
+    coarse = [
+        "--set",
+        "mesh.size_near='1 um'",
+        "--set",
+        "mesh.size_interface='2 um'",
+        "--set",
+        "mesh.size_far='12 um'",
+        "--set",
+        "solver.linear_solver='iterative'",
+    ]
     outs = []
     for np_ in (1, 2):
         out = tmp_path / f"n{np_}"
@@ -193,7 +233,9 @@ def test_3d_pore_two_ranks_match_one_rank_and_report_phases(tmp_path):
         assert m2[key] == pytest.approx(v1, rel=RUN_TO_RUN_RTOL, abs=1e-12), key
     solver = outs[1]["electrolytes"]["NPS"]["solver"]
     phases = solver["phases"]
-    inside = sum(phases[k] for k in ("residual_assembly", "jacobian_assembly", "preconditioner_setup", "krylov"))
+    inside = sum(
+        phases[k] for k in ("residual_assembly", "jacobian_assembly", "preconditioner_setup", "krylov")
+    )
     assert 0 < inside <= phases["newton"] * 1.001  # the event-log split adds up within SNESSolve
     assert solver["poisson_floor"]["iterations"] > 0 and 0.2 < solver["newton_over_poisson_floor"] < 5
     assert {"meshing", "distribution", "solve", "poisson_floor", "output"} <= set(outs[1]["run"]["wall_time"])

@@ -31,7 +31,9 @@ def _cluster() -> str | None:
 
 needs_slurm = pytest.mark.skipif(_cluster() is not None, reason=f"Slurm: {_cluster()}")
 
-SWEEP = SMALL_CASE + """
+SWEEP = (
+    SMALL_CASE
+    + """
 [mesh]
 size_near = "1 um"
 size_interface = "2 um"
@@ -43,10 +45,13 @@ figures = false
 "geometry.defects.0.radius" = ["4 um", "6 um", "8 um"]
 "operation.current_density" = ["0.127 mA/cm2", "0.41 mA/cm2", "0.51 mA/cm2", "0.82 mA/cm2"]
 """
+)
 
 
 def _our_jobs(job_ids: list[str]) -> list[str]:
-    r = subprocess.run(["squeue", "-h", "-r", "--me", "-o", "%i %T"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["squeue", "-h", "-r", "--me", "-o", "%i %T"], capture_output=True, text=True, timeout=60
+    )
     return [line for line in r.stdout.splitlines() if line.split()[0].split("_")[0] in job_ids]
 
 
@@ -69,8 +74,12 @@ def _rows(out):
 def test_bad_scheduler_options_submit_nothing(write_case, tmp_path):
     case = write_case(SWEEP)
     out = tmp_path / "s"
-    for args, field in ((["--time-limit", "ten"], "--time-limit"), (["--np", "0"], "--np"),
-                        (["--max-concurrent", "-2"], "--max-concurrent"), (["--sbatch-option", "account=x"], "--sbatch-option")):  # fmt: skip
+    for args, field in (
+        (["--time-limit", "ten"], "--time-limit"),
+        (["--np", "0"], "--np"),
+        (["--max-concurrent", "-2"], "--max-concurrent"),
+        (["--sbatch-option", "account=x"], "--sbatch-option"),
+    ):
         r = run_cli("sweep", str(case), "--out", str(out), "--scheduler", "slurm", *args)
         assert r.returncode == 2 and field in r.stderr, r.stderr
         assert not out.exists()
@@ -90,7 +99,16 @@ def test_bad_scheduler_options_submit_nothing(write_case, tmp_path):
 @needs_slurm
 def test_bad_partition_is_refused_by_sbatch_before_submitting(write_case, tmp_path):
     out = tmp_path / "s"
-    r = run_cli("sweep", str(write_case(SWEEP)), "--out", str(out), "--scheduler", "slurm", "--partition", "no-such-partition")
+    r = run_cli(
+        "sweep",
+        str(write_case(SWEEP)),
+        "--out",
+        str(out),
+        "--scheduler",
+        "slurm",
+        "--partition",
+        "no-such-partition",
+    )
     assert r.returncode == 2 and "sbatch refused" in r.stderr and "partition" in r.stderr, r.stderr
     assert not out.exists()
 
@@ -100,7 +118,18 @@ def test_bad_partition_is_refused_by_sbatch_before_submitting(write_case, tmp_pa
 def test_array_sweep_survives_a_cancelled_task_and_resubmits_only_unfinished_runs(write_case, tmp_path):
     case = write_case(SWEEP)
     out = tmp_path / "sweep"
-    submit = ["sweep", str(case), "--out", str(out), "--scheduler", "slurm", "--time-limit", "10", "--max-concurrent", "2"]
+    submit = [
+        "sweep",
+        str(case),
+        "--out",
+        str(out),
+        "--scheduler",
+        "slurm",
+        "--time-limit",
+        "10",
+        "--max-concurrent",
+        "2",
+    ]
     r = run_cli(*submit)
     assert r.returncode == 0, r.stderr
     assert "12 to submit" in r.stdout
@@ -122,7 +151,9 @@ def test_array_sweep_survives_a_cancelled_task_and_resubmits_only_unfinished_run
     assert "11 finished" in status.stdout and "1 failed" in status.stdout, status.stdout
     assert "run-0007: failed" in status.stdout and "cancelled" in status.stdout
     table = _rows(out)  # the dependent collect job ran after the array ended
-    assert len(table) == 11 * 2 + 1 and [r["status"] for r in table if r["run"] == "run-0007"][0].startswith("failed")
+    assert len(table) == 11 * 2 + 1 and [r["status"] for r in table if r["run"] == "run-0007"][0].startswith(
+        "failed"
+    )
     finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/run-*/summary.json")}
     assert len(finished) == 11 and "run-0007" not in finished
 
@@ -148,7 +179,12 @@ def test_array_sweep_survives_a_cancelled_task_and_resubmits_only_unfinished_run
 
 
 def _metrics(summary):
-    return {(n, k): v for n, r in summary["electrolytes"].items() for k, v in r["metrics"].items() if isinstance(v, float)}
+    return {
+        (n, k): v
+        for n, r in summary["electrolytes"].items()
+        for k, v in r["metrics"].items()
+        if isinstance(v, float)
+    }
 
 
 DEFAULT = ROOT / "cases" / "nas_vs_nps_protrusion.toml"
@@ -159,9 +195,31 @@ def test_srun_equals_mpiexec_and_srun_without_pmi_is_refused(tmp_path):
     py = [sys.executable, "-m", "dendrite_fem.app.cli"]
     env = dict(os.environ)
     runs = {
-        "srun": ["srun", "--mpi=pmi2", "-n", "2", "--time=10", *py, "run", str(DEFAULT), "--out", str(tmp_path / "srun"), "--quiet"],
-        "mpiexec": [mpiexec(), "-n", "2", *py, "run", str(DEFAULT), "--out", str(tmp_path / "mpiexec"), "--quiet"],
-    }  # fmt: skip
+        "srun": [
+            "srun",
+            "--mpi=pmi2",
+            "-n",
+            "2",
+            "--time=10",
+            *py,
+            "run",
+            str(DEFAULT),
+            "--out",
+            str(tmp_path / "srun"),
+            "--quiet",
+        ],
+        "mpiexec": [
+            mpiexec(),
+            "-n",
+            "2",
+            *py,
+            "run",
+            str(DEFAULT),
+            "--out",
+            str(tmp_path / "mpiexec"),
+            "--quiet",
+        ],
+    }
     for name, cmd in runs.items():
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
         assert r.returncode == 0, name + r.stderr
@@ -172,8 +230,25 @@ def test_srun_equals_mpiexec_and_srun_without_pmi_is_refused(tmp_path):
     for key, v in _metrics(b).items():
         assert a["electrolytes"][key[0]]["metrics"][key[1]] == pytest.approx(v, rel=1e-10, abs=1e-14), key
     # srun without a PMI plugin starts two one-rank copies: refused, nothing written
-    r = subprocess.run(["srun", "--mpi=none", "-n", "2", "--time=5", *py, "run", str(DEFAULT), "--out", str(tmp_path / "bad")],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)  # fmt: skip
+    r = subprocess.run(
+        [
+            "srun",
+            "--mpi=none",
+            "-n",
+            "2",
+            "--time=5",
+            *py,
+            "run",
+            str(DEFAULT),
+            "--out",
+            str(tmp_path / "bad"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+    )
     assert r.returncode == 2 and "srun --mpi=pmi2" in r.stderr, r.stderr
     assert not (tmp_path / "bad").exists()
 
@@ -184,9 +259,24 @@ def test_documented_sbatch_script_runs_a_case(write_case, tmp_path):
     case = write_case(SMALL_CASE)
     out = tmp_path / "one"
     env = dict(os.environ, DENDRITE_FEM=f"{sys.executable} -m dendrite_fem.app.cli")
-    r = subprocess.run(["sbatch", "--parsable", "--wait", "--ntasks=2", "--time=10", f"--output={tmp_path}/job.log",
-                        str(ROOT / "docs" / "cluster" / "run-case.sbatch"), str(case), str(out)],
-                       capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)  # fmt: skip
+    r = subprocess.run(
+        [
+            "sbatch",
+            "--parsable",
+            "--wait",
+            "--ntasks=2",
+            "--time=10",
+            f"--output={tmp_path}/job.log",
+            str(ROOT / "docs" / "cluster" / "run-case.sbatch"),
+            str(case),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr + (tmp_path / "job.log").read_text()
     s = read_summary(out)
     assert s["run"]["ranks"] == 2 and s["electrolytes"]["NPS"]["metrics"]["charge_balance_error"] < 1e-10

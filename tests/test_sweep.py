@@ -10,7 +10,9 @@ import time
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli
 
-SWEEP = SMALL_CASE + """
+SWEEP = (
+    SMALL_CASE
+    + """
 [mesh]
 size_near = "1 um"
 size_interface = "2 um"
@@ -20,6 +22,7 @@ size_far = "8 um"
 "geometry.defects.0.radius" = ["4 um", "6 um", "8 um"]
 "operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]
 """
+)
 
 
 def rows(out):
@@ -42,8 +45,9 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(write_case, tmp
     out = tmp_path / "sweep"
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "dendrite_fem.app.cli", "sweep", str(case), "--out", str(out), "--jobs", "1"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(list(out.glob("runs/run-*/summary.json"))) < 2:
         time.sleep(0.2)
@@ -64,8 +68,11 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(write_case, tmp
     for row in table:
         assert float(row["charge_balance_error"]) < 1e-8
     # focusing grows with the defect for the poorer conductor
-    nps = sorted((float(r["defect_size_m"]), float(r["max_over_mean"])) for r in table
-                 if r["electrolyte"] == "NPS" and r["operation.current_density"] == "0.127 mA/cm2")  # fmt: skip
+    nps = sorted(
+        (float(r["defect_size_m"]), float(r["max_over_mean"]))
+        for r in table
+        if r["electrolyte"] == "NPS" and r["operation.current_density"] == "0.127 mA/cm2"
+    )
     assert nps[0][1] < nps[1][1] < nps[2][1]
 
     rep = run_cli("report", str(out))
@@ -92,7 +99,9 @@ def test_report_of_a_single_run(tmp_path, write_case, target):
 @pytest.mark.slow
 def test_sweep_with_mpi_ranks_per_run(write_case, tmp_path):
     # the Docker section's command: every run on 2 MPI ranks
-    small = SWEEP.split("[sweep]")[0] + '[sweep]\n"operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]\n'
+    small = (
+        SWEEP.split("[sweep]")[0] + '[sweep]\n"operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]\n'
+    )
     out = tmp_path / "mpi"
     r = run_cli("sweep", str(write_case(small)), "--out", str(out), "--np", "2", "--jobs", "1")
     assert r.returncode == 0, r.stdout + r.stderr

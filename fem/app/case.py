@@ -17,17 +17,43 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from dendrite_fem.units import to_si
-from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
-from dendrite_fem.physics.kinetics import Kinetics
-from dendrite_fem.physics.electromechanics import MechanicalLoad
-from dendrite_fem.physics.materials import (
-    Electrolyte, Layer, MaterialError, MechanicalProperties, electrolyte, get_electrolyte, get_interlayer, get_mechanical,
+from dendrite_fem.geometry.spec import (
+    Cone,
+    Defect,
+    Ellipse,
+    FlatVoid,
+    Gap,
+    MeshSizes,
+    RandomDefects,
+    Roughness,
+    Round,
+    Window,
 )
 from dendrite_fem.numerics.solver import SolverOptions
-from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, RandomDefects, Roughness, Round, Window
+from dendrite_fem.physics.electromechanics import MechanicalLoad
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.materials import (
+    Electrolyte,
+    Layer,
+    MaterialError,
+    MechanicalProperties,
+    electrolyte,
+    get_electrolyte,
+    get_interlayer,
+    get_mechanical,
+)
+from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
+from dendrite_fem.units import to_si
 
 
 class CaseError(ValueError):
@@ -62,9 +88,15 @@ class CaseInfo(Strict):
 
 
 _SHAPES = {
-    "round": "round", "semicircle": "round", "hemisphere": "round",
-    "ellipse": "ellipse", "cone": "cone", "notch": "cone", "flat": "flat", "gap": "gap",
-}  # fmt: skip
+    "round": "round",
+    "semicircle": "round",
+    "hemisphere": "round",
+    "ellipse": "ellipse",
+    "cone": "cone",
+    "notch": "cone",
+    "flat": "flat",
+    "gap": "gap",
+}
 _SHAPE_FIELDS = {
     "round": {"radius"},
     "ellipse": {"radius", "height"},
@@ -89,7 +121,11 @@ class DefectInput(Strict):
     def _fields_match_shape(self):
         shape = _SHAPES[self.shape]
         need = _SHAPE_FIELDS[shape]
-        given = {k for k in ("radius", "height", "thickness", "tip_radius", "half_angle") if getattr(self, k) is not None}
+        given = {
+            k
+            for k in ("radius", "height", "thickness", "tip_radius", "half_angle")
+            if getattr(self, k) is not None
+        }
         if need - given:
             raise ValueError(f"shape {self.shape!r} needs {', '.join(sorted(need - given))}")
         if given - need:
@@ -152,7 +188,9 @@ class MeshInput(Strict):
     def _all_or_none(self):
         given = [s is not None for s in (self.size_near, self.size_interface, self.size_far)]
         if any(given) and not all(given):
-            raise ValueError("give all three of size_near, size_interface, size_far, or none (automatic sizes)")
+            raise ValueError(
+                "give all three of size_near, size_interface, size_far, or none (automatic sizes)"
+            )
         return self
 
 
@@ -192,7 +230,9 @@ class ElectrolyteInput(Strict):
     conductivity: Conductivity | None = None
     interlayer: str | None = None  #: an interlayer material of the library
     interlayer_conductivity: Conductivity | None = None
-    interlayer_electronic_conductivity: Annotated[float, _quantity("S/m", "0.01 mS/cm"), Field(ge=0)] | None = None
+    interlayer_electronic_conductivity: (
+        Annotated[float, _quantity("S/m", "0.01 mS/cm"), Field(ge=0)] | None
+    ) = None
     interlayer_specific_area: Annotated[float, _quantity("1/m", "1 /um"), Field(gt=0)] | None = None
     youngs_modulus: Modulus | None = None  #: overrides the library (with [mechanics])
     poisson_ratio: Annotated[float, Field(gt=-1, lt=0.5)] | None = None
@@ -233,8 +273,10 @@ class MechanicsInput(Strict):
     @model_validator(mode="after")
     def _one_deposit_model(self):
         if self.deposit_pressure > 0 and self.deposit_time > 0:
-            raise ValueError("give deposit_pressure (fixed) or deposit_time (the pressure follows from "
-                             "the plating), not both")  # fmt: skip
+            raise ValueError(
+                "give deposit_pressure (fixed) or deposit_time (the pressure follows from "
+                "the plating), not both"
+            )
         try:
             get_mechanical(self.metal)
         except MaterialError as exc:
@@ -283,7 +325,9 @@ class Case(Strict):
         labels = [e.label for e in electrolytes]
         dup = {x for x in labels if labels.count(x) > 1}
         if dup:
-            raise ValueError(f"electrolyte names must be unique; repeated: {', '.join(sorted(dup))} (set 'name')")
+            raise ValueError(
+                f"electrolyte names must be unique; repeated: {', '.join(sorted(dup))} (set 'name')"
+            )
         return electrolytes
 
     @model_validator(mode="after")
@@ -301,44 +345,71 @@ class Case(Strict):
         mixed = []
         for e in self.electrolytes:
             lib = get_interlayer(e.interlayer) if e.interlayer else None
-            sigma_e = e.interlayer_electronic_conductivity if e.interlayer_electronic_conductivity is not None \
-                else (lib.electronic_conductivity if lib else 0.0)  # fmt: skip
-            a_v = e.interlayer_specific_area if e.interlayer_specific_area is not None else (lib.specific_area if lib else 0.0)
-            if (e.interlayer_electronic_conductivity is not None or e.interlayer_specific_area is not None) \
-                    and not (e.interlayer or e.interlayer_conductivity):  # fmt: skip
-                raise ValueError(f"electrolyte {e.label}: interlayer_electronic_conductivity/specific_area need "
-                                 "an interlayer (interlayer or interlayer_conductivity)")  # fmt: skip
+            sigma_e = (
+                e.interlayer_electronic_conductivity
+                if e.interlayer_electronic_conductivity is not None
+                else (lib.electronic_conductivity if lib else 0.0)
+            )
+            a_v = (
+                e.interlayer_specific_area
+                if e.interlayer_specific_area is not None
+                else (lib.specific_area if lib else 0.0)
+            )
+            if (
+                e.interlayer_electronic_conductivity is not None or e.interlayer_specific_area is not None
+            ) and not (e.interlayer or e.interlayer_conductivity):
+                raise ValueError(
+                    f"electrolyte {e.label}: interlayer_electronic_conductivity/specific_area need "
+                    "an interlayer (interlayer or interlayer_conductivity)"
+                )
             if sigma_e > 0 and not a_v > 0:
-                raise ValueError(f"electrolyte {e.label}: a mixed-conducting interlayer needs "
-                                 "interlayer_specific_area (e.g. '1 /um')")  # fmt: skip
+                raise ValueError(
+                    f"electrolyte {e.label}: a mixed-conducting interlayer needs "
+                    "interlayer_specific_area (e.g. '1 /um')"
+                )
             if sigma_e > 0:
                 mixed.append(e.label)
         if mixed and self.interlayer is not None and self.interlayer.representation != "meshed":
-            raise ValueError(f"electrolytes {', '.join(mixed)} have a mixed-conducting interlayer, which needs "
-                             "interlayer.representation = 'meshed' (plating happens inside its volume)")  # fmt: skip
+            raise ValueError(
+                f"electrolytes {', '.join(mixed)} have a mixed-conducting interlayer, which needs "
+                "interlayer.representation = 'meshed' (plating happens inside its volume)"
+            )
         if mixed and self.mechanics is not None:
-            raise ValueError(f"electrolytes {', '.join(mixed)}: a mixed-conducting interlayer together with "
-                             "[mechanics] is not supported")  # fmt: skip
+            raise ValueError(
+                f"electrolytes {', '.join(mixed)}: a mixed-conducting interlayer together with "
+                "[mechanics] is not supported"
+            )
         return self
 
     @model_validator(mode="after")
     def _mechanics_consistent(self):
         if self.mechanics is None:
-            given = [e.label for e in self.electrolytes
-                     if (e.youngs_modulus, e.poisson_ratio, e.fracture_toughness) != (None, None, None)]  # fmt: skip
+            given = [
+                e.label
+                for e in self.electrolytes
+                if (e.youngs_modulus, e.poisson_ratio, e.fracture_toughness) != (None, None, None)
+            ]
             if given:
-                raise ValueError(f"electrolytes {', '.join(given)} give elastic constants but the case has "
-                                 "no [mechanics] table; add one, e.g. [mechanics] stack_pressure = '20 MPa'")  # fmt: skip
+                raise ValueError(
+                    f"electrolytes {', '.join(given)} give elastic constants but the case has "
+                    "no [mechanics] table; add one, e.g. [mechanics] stack_pressure = '20 MPa'"
+                )
             return self
         if self.kinetics.pressure > 0:
-            raise ValueError("with [mechanics] the pressure comes from the stress: set kinetics.pressure to "
-                             "'0 MPa' and give the stack pressure as mechanics.stack_pressure")  # fmt: skip
+            raise ValueError(
+                "with [mechanics] the pressure comes from the stress: set kinetics.pressure to "
+                "'0 MPa' and give the stack pressure as mechanics.stack_pressure"
+            )
         if self.interlayer is not None and self.interlayer.representation == "resistance":
-            raise ValueError("[mechanics] with interlayer.representation = 'resistance' is not supported; "
-                             "use representation = 'meshed'")  # fmt: skip
+            raise ValueError(
+                "[mechanics] with interlayer.representation = 'resistance' is not supported; "
+                "use representation = 'meshed'"
+            )
         if self.geometry.roughness is not None:
-            raise ValueError("[mechanics] needs a flat anode for the SE to rest on; a rough interface "
-                             "(geometry.roughness) is not supported with it")  # fmt: skip
+            raise ValueError(
+                "[mechanics] needs a flat anode for the SE to rest on; a rough interface "
+                "(geometry.roughness) is not supported with it"
+            )
         for e in self.electrolytes:
             if e.youngs_modulus is None or e.poisson_ratio is None:
                 try:
@@ -360,18 +431,32 @@ class Case(Strict):
         il = self.interlayer
         band = il.thickness if il is not None and il.representation == "meshed" else None
         window = Window(
-            dim=g.dimension, width=g.width, thickness=g.thickness, depth=g.depth,
-            defects=defects, sizes=sizes, labels=labels, interlayer_thickness=band,
-            roughness=None if g.roughness is None else Roughness(g.roughness.amplitude, g.roughness.wavelength),
-        )  # fmt: skip
+            dim=g.dimension,
+            width=g.width,
+            thickness=g.thickness,
+            depth=g.depth,
+            defects=defects,
+            sizes=sizes,
+            labels=labels,
+            interlayer_thickness=band,
+            roughness=None
+            if g.roughness is None
+            else Roughness(g.roughness.amplitude, g.roughness.wavelength),
+        )
         if g.random_defects is not None:
             r = g.random_defects
             extra = RandomDefects(r.count, r.seed, r.kind, r.radius_min, r.radius_max, r.gap).realise(window)
             window = Window(
-                dim=window.dim, width=window.width, thickness=window.thickness, depth=window.depth,
-                defects=defects + tuple(extra), sizes=sizes, roughness=window.roughness, interlayer_thickness=band,
+                dim=window.dim,
+                width=window.width,
+                thickness=window.thickness,
+                depth=window.depth,
+                defects=defects + tuple(extra),
+                sizes=sizes,
+                roughness=window.roughness,
+                interlayer_thickness=band,
                 labels=labels + tuple(f"geometry.random_defects[{i}]" for i in range(len(extra))),
-            )  # fmt: skip
+            )
         return window
 
     def kinetics_model(self) -> Kinetics:
@@ -397,18 +482,31 @@ class Case(Strict):
         else:
             layer = Layer("given", e.interlayer_conductivity, t, representation, "given in the case file")
         if e.interlayer_electronic_conductivity is not None:
-            layer = replace(layer, electronic_conductivity=e.interlayer_electronic_conductivity,
-                            source=layer.source + "; sigma_e given in the case file")  # fmt: skip
+            layer = replace(
+                layer,
+                electronic_conductivity=e.interlayer_electronic_conductivity,
+                source=layer.source + "; sigma_e given in the case file",
+            )
         if e.interlayer_specific_area is not None:
-            layer = replace(layer, specific_area=e.interlayer_specific_area, source=layer.source + "; a_v given in the case file")
+            layer = replace(
+                layer,
+                specific_area=e.interlayer_specific_area,
+                source=layer.source + "; a_v given in the case file",
+            )
         return layer
 
     def mechanical_load(self) -> MechanicalLoad | None:
         m = self.mechanics
         if m is None:
             return None
-        return MechanicalLoad(m.stack_pressure, m.deposit_pressure, m.deposit_time,
-                              get_mechanical(m.metal).bulk_modulus, m.rtol, m.max_iterations)  # fmt: skip
+        return MechanicalLoad(
+            m.stack_pressure,
+            m.deposit_pressure,
+            m.deposit_time,
+            get_mechanical(m.metal).bulk_modulus,
+            m.rtol,
+            m.max_iterations,
+        )
 
     def _mechanical(self, e: ElectrolyteInput) -> MechanicalProperties | None:
         """E [Pa], ν, K_Ic [Pa √m] (or None) of one electrolyte with their source: the case's
@@ -421,15 +519,26 @@ class Case(Strict):
                 lib = get_mechanical(e.material or "")
             except MaterialError:
                 lib = None
-        given = [k for k in ("youngs_modulus", "poisson_ratio", "fracture_toughness") if getattr(e, k) is not None]
+        given = [
+            k for k in ("youngs_modulus", "poisson_ratio", "fracture_toughness") if getattr(e, k) is not None
+        ]
         return MechanicalProperties(
             e.label,
             e.youngs_modulus if e.youngs_modulus is not None else lib.youngs_modulus,
             e.poisson_ratio if e.poisson_ratio is not None else lib.poisson_ratio,
-            e.fracture_toughness if e.fracture_toughness is not None else (lib.fracture_toughness if lib else None),
-            "; ".join(filter(None, [f"given in the case file: {', '.join(given)}" if given else "",
-                                    lib.source if lib else ""])),
-        )  # fmt: skip
+            e.fracture_toughness
+            if e.fracture_toughness is not None
+            else (lib.fracture_toughness if lib else None),
+            "; ".join(
+                filter(
+                    None,
+                    [
+                        f"given in the case file: {', '.join(given)}" if given else "",
+                        lib.source if lib else "",
+                    ],
+                )
+            ),
+        )
 
     def electrolytes_to_compare(self) -> list[Electrolyte]:
         """Every electrolyte of the case as a record (material or given σ, interlayer, elastic
@@ -437,8 +546,14 @@ class Case(Strict):
         out = []
         T = self.kinetics.temperature
         for e in self.electrolytes:
-            record = electrolyte(e.material, name=e.label, conductivity=e.conductivity, temperature=T,
-                                 interlayer=self._interlayer(e), mechanical=self._mechanical(e))  # fmt: skip
+            record = electrolyte(
+                e.material,
+                name=e.label,
+                conductivity=e.conductivity,
+                temperature=T,
+                interlayer=self._interlayer(e),
+                mechanical=self._mechanical(e),
+            )
             try:
                 record.conductivity(T)
             except MaterialError as exc:
@@ -457,7 +572,9 @@ def _set_path(data: dict, dotted: str, value) -> None:
         key = int(k) if isinstance(node, list) else k
         if isinstance(node, list):
             if key >= len(node):
-                raise CaseError(f"--set {dotted}: index {key} is out of range (the list has {len(node)} entries)")
+                raise CaseError(
+                    f"--set {dotted}: index {key} is out of range (the list has {len(node)} entries)"
+                )
             node = node[key]
         else:
             node = node.setdefault(key, [] if nxt.isdigit() else {})
@@ -512,7 +629,9 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             names = _field_names(Case, loc)
             hint = difflib.get_close_matches(str(loc[-1]), names, n=1)
-            msg = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(names)}")
+            msg = "unknown key" + (
+                f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(names)}"
+            )
         elif err["type"] == "missing":
             msg = "required field is missing"
         lines.append(f"  {where or '(top level)'}: {msg}")
@@ -532,8 +651,9 @@ def load_case(path: str | Path, overrides: list[str] = ()) -> tuple[Case, str]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
     if "sweep" in data:
-        raise CaseError(f"{path}: this is a sweep file (it has a [sweep] table); run it with "
-                        f"'dendrite-fem sweep {path}'")  # fmt: skip
+        raise CaseError(
+            f"{path}: this is a sweep file (it has a [sweep] table); run it with 'dendrite-fem sweep {path}'"
+        )
     for text in overrides:
         key, value = parse_override(text)
         _set_path(data, key, value)

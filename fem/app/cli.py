@@ -25,77 +25,132 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="solve a case and write fields, profile, summary and figures")
     run.add_argument("case", help="case file (TOML)")
     run.add_argument("--out", help="result directory (default: results/<case name>)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a case field, e.g. --set operation.current_density='1 mA/cm2' "
-                     "or --set electrolytes.0.material=NTOC (repeatable)")  # fmt: skip
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a case field, e.g. --set operation.current_density='1 mA/cm2' "
+        "or --set electrolytes.0.material=NTOC (repeatable)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the final table")
-    run.add_argument("--force", action="store_true",
-                     help="recompute from scratch, even if --out already holds this case's result "
-                     "or an interrupted run of it left finished electrolytes")  # fmt: skip
-    run.add_argument("--time-poisson-floor", action="store_true",
-                     help="also time one linear Poisson solve on the same mesh (the cost floor) and "
-                     "record newton_over_poisson_floor in summary.json (benchmarks/performance.py)")  # fmt: skip
-    run.add_argument("--mesh-cache", metavar="DIR",
-                     help="keep the Gmsh mesh in DIR and reuse it in later runs of the same geometry "
-                     "(skips the meshing on rank 0; keyed by geometry, sizes, order, Gmsh and builder source)")  # fmt: skip
-    grw = sub.add_parser("grow", help="grow the deposit in time from the case's defect (sharp interface; [growth])")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute from scratch, even if --out already holds this case's result "
+        "or an interrupted run of it left finished electrolytes",
+    )
+    run.add_argument(
+        "--time-poisson-floor",
+        action="store_true",
+        help="also time one linear Poisson solve on the same mesh (the cost floor) and "
+        "record newton_over_poisson_floor in summary.json (benchmarks/performance.py)",
+    )
+    run.add_argument(
+        "--mesh-cache",
+        metavar="DIR",
+        help="keep the Gmsh mesh in DIR and reuse it in later runs of the same geometry "
+        "(skips the meshing on rank 0; keyed by geometry, sizes, order, Gmsh and builder source)",
+    )
+    grw = sub.add_parser(
+        "grow", help="grow the deposit in time from the case's defect (sharp interface; [growth])"
+    )
     grw.add_argument("case", help="case file (TOML) with a [growth] table")
     grw.add_argument("--out", help="result directory (default: results/<case name>-growth)")
     grw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     grw.add_argument("--quiet", action="store_true", help="print only the final lines")
     grw.add_argument("--force", action="store_true", help="start again from t = 0, ignoring any checkpoint")
-    pf = sub.add_parser("phase-field", help="phase-field electrodeposition (Hong & Viswanathan 2018) per applied "
-                        "potential: morphology, tip position, ParaView series (nondimensional; docs/phase-field.md)")  # fmt: skip
-    pf.add_argument("--potential", type=float, action="append", metavar="PHI",
-                    help="applied electrode potential, nondimensional (repeatable; default -0.45 and -0.25)")
-    for flag, what in (("--length", "domain length along the growth direction (default 50)"),
-                       ("--height", "domain height (default 25)"),
-                       ("--dx", "mesh spacing, at most half the front width (default 0.25)"),
-                       ("--front", "initial flat front position (default 10)"),
-                       ("--t-end", "end time, model units (default 40)"),
-                       ("--stop-tip", "stop when the tip reaches this x (default 40)"),
-                       ("--noise", "noise amplitude (default: the published 0.04)")):  # fmt: skip
+    pf = sub.add_parser(
+        "phase-field",
+        help="phase-field electrodeposition (Hong & Viswanathan 2018) per applied "
+        "potential: morphology, tip position, ParaView series (nondimensional; docs/phase-field.md)",
+    )
+    pf.add_argument(
+        "--potential",
+        type=float,
+        action="append",
+        metavar="PHI",
+        help="applied electrode potential, nondimensional (repeatable; default -0.45 and -0.25)",
+    )
+    for flag, what in (
+        ("--length", "domain length along the growth direction (default 50)"),
+        ("--height", "domain height (default 25)"),
+        ("--dx", "mesh spacing, at most half the front width (default 0.25)"),
+        ("--front", "initial flat front position (default 10)"),
+        ("--t-end", "end time, model units (default 40)"),
+        ("--stop-tip", "stop when the tip reaches this x (default 40)"),
+        ("--noise", "noise amplitude (default: the published 0.04)"),
+    ):
         pf.add_argument(flag, type=float, help=what)
     pf.add_argument("--seed", type=int, help="noise seed (default 0)")
-    pf.add_argument("--out", default="results/phase-field", help="result directory (default results/phase-field)")
+    pf.add_argument(
+        "--out", default="results/phase-field", help="result directory (default results/phase-field)"
+    )
     pf.add_argument("--quiet", action="store_true", help="print only the final lines")
     pf.add_argument("--force", action="store_true", help="recompute, even if --out holds this result")
     chk = sub.add_parser("check", help="validate a case and build its mesh without solving")
     chk.add_argument("case")
     chk.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("materials", help="list the electrolyte and interlayer libraries with sources")
-    swp = sub.add_parser("sweep", help="run every combination of a sweep file, here or as a Slurm job array; resumable")
+    swp = sub.add_parser(
+        "sweep", help="run every combination of a sweep file, here or as a Slurm job array; resumable"
+    )
     swp.add_argument("sweep", nargs="?", help="case file with a [sweep] table")
     swp.add_argument("--out", help="sweep directory (default: results/<case name>-sweep)")
-    swp.add_argument("--jobs", type=int, default=0, help="runs at a time on this machine (default: cores / --np)")
+    swp.add_argument(
+        "--jobs", type=int, default=0, help="runs at a time on this machine (default: cores / --np)"
+    )
     swp.add_argument("--np", type=int, default=1, help="MPI ranks per run")
     swp.add_argument("--force", action="store_true", help="recompute finished runs")
-    swp.add_argument("--scheduler", choices=("local", "slurm"), default="local",
-                     help="local: run here (default); slurm: submit one job array, a task per unfinished run, "
-                     "and a dependent job that collects sweep.csv and the report (docs/cluster.md)")  # fmt: skip
+    swp.add_argument(
+        "--scheduler",
+        choices=("local", "slurm"),
+        default="local",
+        help="local: run here (default); slurm: submit one job array, a task per unfinished run, "
+        "and a dependent job that collects sweep.csv and the report (docs/cluster.md)",
+    )
     swp.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
     swp.add_argument("--time-limit", default="1:00:00", help="Slurm time limit per run (default 1:00:00)")
     swp.add_argument("--max-concurrent", type=int, default=0, help="Slurm: runs at once (default: no limit)")
-    swp.add_argument("--srun-mpi", default="pmi2",
-                     help="srun --mpi plugin the MPI library speaks (default pmi2, for MPICH; pmix for Open MPI)")
-    swp.add_argument("--sbatch-option", action="append", default=[], metavar="--OPT=VALUE",
-                     help="a further sbatch option for every job, e.g. --sbatch-option=--account=proj (repeatable)")
-    swp.add_argument("--status", metavar="DIR", help="show the runs of a submitted sweep: finished, running, "
-                     "queued, failed, not submitted")  # fmt: skip
-    swp.add_argument("--collect", metavar="DIR", help="write DIR/sweep.csv and the report from the runs on disk")
+    swp.add_argument(
+        "--srun-mpi",
+        default="pmi2",
+        help="srun --mpi plugin the MPI library speaks (default pmi2, for MPICH; pmix for Open MPI)",
+    )
+    swp.add_argument(
+        "--sbatch-option",
+        action="append",
+        default=[],
+        metavar="--OPT=VALUE",
+        help="a further sbatch option for every job, e.g. --sbatch-option=--account=proj (repeatable)",
+    )
+    swp.add_argument(
+        "--status",
+        metavar="DIR",
+        help="show the runs of a submitted sweep: finished, running, queued, failed, not submitted",
+    )
+    swp.add_argument(
+        "--collect", metavar="DIR", help="write DIR/sweep.csv and the report from the runs on disk"
+    )
     tsk = sub.add_parser("sweep-task", help="run one run of a sweep directory (what a Slurm array task runs)")
     tsk.add_argument("dir", help="the sweep directory (with sweep.json)")
     tsk.add_argument("index", type=int, help="the run's number (run-NNNN)")
     tsk.add_argument("--force", action="store_true", help="recompute a finished run")
     rep = sub.add_parser("report", help="Markdown report of a sweep or of a run directory")
-    rep.add_argument("results", help="a sweep directory (with sweep.csv) or a run directory (with summary.json)")
+    rep.add_argument(
+        "results", help="a sweep directory (with sweep.csv) or a run directory (with summary.json)"
+    )
     rep.add_argument("--out", help="report directory (default: RESULTS/report)")
     sub.add_parser("paraview-script", help="print the path of the pvpython script that opens a result")
     ver = sub.add_parser("verify", help="run the verification suite (closed forms, MMS rates, symmetry)")
     ver.add_argument("--quick", action="store_true", help="the small meshes the test suite uses")
     ver.add_argument("--out", default="docs/verification", help="directory for results.md/json and plots")
-    ver.add_argument("--doc", default="docs/verification.md",
-                     help="Markdown file whose 'verify' block receives the table ('' for none)")  # fmt: skip
+    ver.add_argument(
+        "--doc",
+        default="docs/verification.md",
+        help="Markdown file whose 'verify' block receives the table ('' for none)",
+    )
     return p
 
 
@@ -104,19 +159,42 @@ def _print_table(summary: dict) -> None:
     from rich.table import Table
 
     t = Table(title=f"{summary['case']['name']}: plating current along the anode interface")
-    for col in ("electrolyte", "σ [mS/cm]", "ℓ_W [µm]", "Wa", "max/mean", "min/mean", "CV",
-                ">2×mean", "tip/rim [mA/cm²]", "V_cell [mV]", "η̄ [mV]", "ohmic [mV]", "balance err", "Newton"):  # fmt: skip
+    for col in (
+        "electrolyte",
+        "σ [mS/cm]",
+        "ℓ_W [µm]",
+        "Wa",
+        "max/mean",
+        "min/mean",
+        "CV",
+        ">2×mean",
+        "tip/rim [mA/cm²]",
+        "V_cell [mV]",
+        "η̄ [mV]",
+        "ohmic [mV]",
+        "balance err",
+        "Newton",
+    ):
         t.add_column(col, justify="right")
     for name, r in summary["electrolytes"].items():
         m = r["metrics"]
         tip = m["features"][0]["plating_current_A_per_m2"] * 0.1 if m["features"] else float("nan")
         t.add_row(
-            name, f"{r['conductivity'] * 10:.3g}", f"{r['wagner_length'] * 1e6:.1f}", f"{r['wagner_number']:.3g}",
-            f"{m['max_over_mean']:.4f}", f"{m['min_over_mean']:.4f}", f"{m['coefficient_of_variation']:.4f}",
-            f"{m['share_above_twice_mean']:.3f}", f"{tip:.4g}", f"{m['counter_potential'] * 1e3:.3f}",
-            f"{m['mean_overpotential'] * 1e3:.3f}", f"{m['ohmic_drop'] * 1e3:.3f}",
-            f"{m['charge_balance_error']:.1e}", str(r["solver"]["newton_iterations"]),
-        )  # fmt: skip
+            name,
+            f"{r['conductivity'] * 10:.3g}",
+            f"{r['wagner_length'] * 1e6:.1f}",
+            f"{r['wagner_number']:.3g}",
+            f"{m['max_over_mean']:.4f}",
+            f"{m['min_over_mean']:.4f}",
+            f"{m['coefficient_of_variation']:.4f}",
+            f"{m['share_above_twice_mean']:.3f}",
+            f"{tip:.4g}",
+            f"{m['counter_potential'] * 1e3:.3f}",
+            f"{m['mean_overpotential'] * 1e3:.3f}",
+            f"{m['ohmic_drop'] * 1e3:.3f}",
+            f"{m['charge_balance_error']:.1e}",
+            str(r["solver"]["newton_iterations"]),
+        )
     Console(width=200).print(t)
 
 
@@ -140,16 +218,24 @@ def _sweep(args, comm) -> int:
     if not args.sweep:
         raise CaseError("dendrite-fem sweep: give a sweep file (or --status DIR / --collect DIR)")
     if args.np < 1 or args.jobs < 0:
-        raise CaseError(f"--np {args.np} --jobs {args.jobs}: --np needs at least 1 rank per run; --jobs is 0 "
-                        "(one run per --np cores) or a positive number of runs at a time")  # fmt: skip
+        raise CaseError(
+            f"--np {args.np} --jobs {args.jobs}: --np needs at least 1 rank per run; --jobs is 0 "
+            "(one run per --np cores) or a positive number of runs at a time"
+        )
     path, runs = load_sweep(args.sweep)
     import tomllib
 
     name = tomllib.loads(path.read_text())["case"]["name"]
     out = Path(args.out or Path("results") / f"{name}-sweep")
     if args.scheduler == "slurm":
-        options = slurm.SlurmOptions(args.partition, args.time_limit, args.np, args.max_concurrent, args.srun_mpi,
-                                     tuple(args.sbatch_option))  # fmt: skip
+        options = slurm.SlurmOptions(
+            args.partition,
+            args.time_limit,
+            args.np,
+            args.max_concurrent,
+            args.srun_mpi,
+            tuple(args.sbatch_option),
+        )
         slurm.submit(path, out, options, args.force)
         print(f"follow it with: dendrite-fem sweep --status {out}")
         return 0
@@ -173,8 +259,10 @@ def _check_launcher(comm) -> None:
 
     tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
     if comm.size == 1 and tasks.isdigit() and int(tasks) > 1:
-        raise CaseError(f"srun started {tasks} tasks but MPI sees one rank in each: launch with "
-                        "'srun --mpi=pmi2' (MPICH, as in the dolfinx-solver-real wheel) or your site's PMI plugin")  # fmt: skip
+        raise CaseError(
+            f"srun started {tasks} tasks but MPI sees one rank in each: launch with "
+            "'srun --mpi=pmi2' (MPICH, as in the dolfinx-solver-real wheel) or your site's PMI plugin"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,9 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     import dendrite_fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
     from dendrite_fem.app.case import CaseError, load_case
     from dendrite_fem.app.outputs import OutputError
-    from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY, MaterialError
-    from dendrite_fem.numerics.solver import ConvergenceError
     from dendrite_fem.geometry.spec import GeometryError
+    from dendrite_fem.numerics.solver import ConvergenceError
+    from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY, MaterialError
 
     comm = MPI.COMM_WORLD
     root = comm.rank == 0
@@ -197,14 +285,21 @@ def main(argv: list[str] | None = None) -> int:
             if root:
                 for e in LIBRARY.values():
                     ea = "" if e.activation_energy is None else f", Ea = {e.activation_energy:.3f} eV"
-                    print(f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
-                          f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}")  # fmt: skip
+                    print(
+                        f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
+                        f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}"
+                    )
                 print("\ninterlayers (electrolytes.N.interlayer; docs/interlayers.md):")
                 for il in INTERLAYERS.values():
-                    mixed = (f", electronic {il.electronic_conductivity * 10:.3g} mS/cm, a_v = {il.specific_area * 1e-6:g} /um"
-                             if il.electronic_conductivity else "")  # fmt: skip
-                    print(f"{il.name:16s} {il.conductivity * 10:6.3g} mS/cm, {il.typical_thickness * 1e6:g} um, "
-                          f"R_f = {il.area_resistance() * 1e4:.3g} ohm cm2{mixed}: {il.composition}\n{'':16s} source: {il.source}")  # fmt: skip
+                    mixed = (
+                        f", electronic {il.electronic_conductivity * 10:.3g} mS/cm, a_v = {il.specific_area * 1e-6:g} /um"
+                        if il.electronic_conductivity
+                        else ""
+                    )
+                    print(
+                        f"{il.name:16s} {il.conductivity * 10:6.3g} mS/cm, {il.typical_thickness * 1e6:g} um, "
+                        f"R_f = {il.area_resistance() * 1e4:.3g} ohm cm2{mixed}: {il.composition}\n{'':16s} source: {il.source}"
+                    )
             return 0
         if args.command == "paraview-script":
             if root:
@@ -231,21 +326,35 @@ def main(argv: list[str] | None = None) -> int:
                 report.write(results, Path(args.out), Path(args.doc) if args.doc else None, args.quick)
                 failed = [r for r in results["rows"] if not r.passed]
                 print(report.markdown(results, args.quick))
-                print(f"{len(failed)} check(s) outside tolerance" if failed else "all checks within tolerance")
+                print(
+                    f"{len(failed)} check(s) outside tolerance" if failed else "all checks within tolerance"
+                )
             return 1 if comm.bcast(any(not r.passed for r in results["rows"]), root=0) else 0
         if args.command == "phase-field":
             from dendrite_fem.app.phase_field_study import PhaseFieldStudy, phase_field_study
 
-            given = {"potentials": tuple(args.potential) if args.potential else None, "length": args.length,
-                     "height": args.height, "dx": args.dx, "front": args.front, "t_end": args.t_end,
-                     "stop_tip": args.stop_tip, "seed": args.seed, "noise": args.noise}  # fmt: skip
-            study = PhaseFieldStudy(**{k: v for k, v in given.items() if v is not None})  # the rest: its defaults
+            given = {
+                "potentials": tuple(args.potential) if args.potential else None,
+                "length": args.length,
+                "height": args.height,
+                "dx": args.dx,
+                "front": args.front,
+                "t_end": args.t_end,
+                "stop_tip": args.stop_tip,
+                "seed": args.seed,
+                "noise": args.noise,
+            }
+            study = PhaseFieldStudy(
+                **{k: v for k, v in given.items() if v is not None}
+            )  # the rest: its defaults
             log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
             summary = phase_field_study(study, Path(args.out), comm, log=log, force=args.force)
             if root:
                 for name, r in summary["potentials"].items():
-                    print(f"{name}: {r['stop_reason']} at t = {r['final_time']:.4g}; tip advance {r['tip_advance']:.3f}, "
-                          f"mean advance {r['mean_advance']:.3f} (tip/mean {r['tip_over_mean_advance'] or 0:.2f})")  # fmt: skip
+                    print(
+                        f"{name}: {r['stop_reason']} at t = {r['final_time']:.4g}; tip advance {r['tip_advance']:.3f}, "
+                        f"mean advance {r['mean_advance']:.3f} (tip/mean {r['tip_over_mean_advance'] or 0:.2f})"
+                    )
                 print(f"results in {args.out}/")
             return 0
         case, digest = load_case(args.case, args.overrides)
@@ -256,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
             case.electrolytes_to_compare()
             m = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or case.mesh.element_degree)
             if root:
-                print(f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}")
+                print(
+                    f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}"
+                )
             return 0
         if args.command == "grow":
             from dendrite_fem.app.grow import grow_case
@@ -267,18 +378,29 @@ def main(argv: list[str] | None = None) -> int:
             if root:
                 for name, r in summary["electrolytes"].items():
                     reached = r["time_to_target_growth"]
-                    print(f"{name}: {r['stop_reason']}, {r['steps']} steps, tip advance {r['tip_advance'] * 1e6:.3f} um"
-                          f" in {r['final_time'] / 3600:.4g} h" + (f"; target reached at {reached / 3600:.4g} h" if reached else "")
-                          + f"; mass balance within {r['max_mass_balance_error']:.1e}")  # fmt: skip
+                    print(
+                        f"{name}: {r['stop_reason']}, {r['steps']} steps, tip advance {r['tip_advance'] * 1e6:.3f} um"
+                        f" in {r['final_time'] / 3600:.4g} h"
+                        + (f"; target reached at {reached / 3600:.4g} h" if reached else "")
+                        + f"; mass balance within {r['max_mass_balance_error']:.1e}"
+                    )
                 print(f"results in {out}/")
             return 0
         from dendrite_fem.app.runner import run_case
 
         out = Path(args.out or Path("results") / case.case.name)
         log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-        summary = run_case(case, out, args.case, digest, comm, log=log, force=args.force,
-                           time_floor=args.time_poisson_floor,
-                           mesh_cache=Path(args.mesh_cache) if args.mesh_cache else None)
+        summary = run_case(
+            case,
+            out,
+            args.case,
+            digest,
+            comm,
+            log=log,
+            force=args.force,
+            time_floor=args.time_poisson_floor,
+            mesh_cache=Path(args.mesh_cache) if args.mesh_cache else None,
+        )
         if root:
             _print_table(summary)
             print(f"results in {out}/")

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.tri as mtri  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dendrite_fem.post.fields import GatheredField  # noqa: E402
 from dendrite_fem.geometry.spec import Window  # noqa: E402
+from dendrite_fem.post.fields import GatheredField  # noqa: E402
 
 TO_MA_CM2 = 0.1  #: A/m² → mA/cm²
 UM = 1e6  #: m → µm
@@ -28,7 +28,12 @@ def _section(field: GatheredField):
     of the y = 0 section of a 3D one."""
     if field.cells.shape[1] == 3:
         vec = field.cellwise["current_density"]
-        return field.points[:, :2], field.cells, field.cellwise["current_density_magnitude"].ravel(), vec[:, :2]
+        return (
+            field.points[:, :2],
+            field.cells,
+            field.cellwise["current_density_magnitude"].ravel(),
+            vec[:, :2],
+        )
     import pyvista as pv
 
     n = len(field.cells)
@@ -58,34 +63,55 @@ def _view(window: Window) -> tuple[tuple[float, float], tuple[float, float]]:
     return (lo, hi), (0.0, top)
 
 
-def current_maps(path: Path, fields: dict[str, GatheredField], window: Window, applied: float | None,
-                 metadata: dict | None = None) -> None:
+def current_maps(
+    path: Path,
+    fields: dict[str, GatheredField],
+    window: Window,
+    applied: float | None,
+    metadata: dict | None = None,
+) -> None:
     names = list(fields)
     sections = {k: _section(f) for k, f in fields.items()}
     vmax = max(np.percentile(s[2], 99.5) for s in sections.values()) * TO_MA_CM2
     (x0, x1), (y0, y1) = _view(window)
     aspect = (y1 - y0) / (x1 - x0)
     fig, axes = plt.subplots(
-        1, len(names), figsize=(4.2 * len(names) + 1.2, 4.2 * aspect + 1.3), squeeze=False, constrained_layout=True
+        1,
+        len(names),
+        figsize=(4.2 * len(names) + 1.2, 4.2 * aspect + 1.3),
+        squeeze=False,
+        constrained_layout=True,
     )
     for ax, name in zip(axes[0], names, strict=True):
         pts, tris, mag, vec = sections[name]
         tri = mtri.Triangulation(pts[:, 0] * UM, pts[:, 1] * UM, tris)
         im = ax.tripcolor(tri, facecolors=mag * TO_MA_CM2, cmap="viridis", vmin=0, vmax=vmax, rasterized=True)
         # streamlines of the cell-wise current, sampled on a grid inside the SE
-        gx, gy = np.meshgrid(np.linspace(x0, x1, 160) * UM, np.linspace(y0, y1, max(20, int(160 * aspect))) * UM)
+        gx, gy = np.meshgrid(
+            np.linspace(x0, x1, 160) * UM, np.linspace(y0, y1, max(20, int(160 * aspect))) * UM
+        )
         cell = tri.get_trifinder()(gx, gy)
         inside = cell >= 0
         u = np.where(inside, vec[cell, 0], np.nan)
         v = np.where(inside, vec[cell, 1], np.nan)
-        ax.streamplot(gx, gy, np.ma.masked_invalid(u), np.ma.masked_invalid(v), color="white",
-                      linewidth=0.6, density=1.0, arrowsize=0.7)  # fmt: skip
+        ax.streamplot(
+            gx,
+            gy,
+            np.ma.masked_invalid(u),
+            np.ma.masked_invalid(v),
+            color="white",
+            linewidth=0.6,
+            density=1.0,
+            arrowsize=0.7,
+        )
         ax.set_xlim(x0 * UM, x1 * UM)
         ax.set_ylim(y0 * UM, y1 * UM)
         ax.set_aspect("equal")
         ax.set_title(name)
         ax.set_xlabel("x [µm]")
-        ax.set_ylabel(("y" if window.dim == 2 else "z") + " [µm]" + ("" if window.dim == 2 else "  (section y = 0)"))
+        ax.set_ylabel(
+            ("y" if window.dim == 2 else "z") + " [µm]" + ("" if window.dim == 2 else "  (section y = 0)")
+        )
     cbar = fig.colorbar(im, ax=axes[0].tolist(), shrink=0.9)
     cbar.set_label("|i| [mA/cm²]")
     if applied is not None:
@@ -94,8 +120,15 @@ def current_maps(path: Path, fields: dict[str, GatheredField], window: Window, a
     plt.close(fig)
 
 
-def interface_profile(path: Path, x: np.ndarray, on_anode: np.ndarray, profiles: dict[str, np.ndarray],
-                      applied: float | None, window: Window, metadata: dict | None = None) -> None:  # fmt: skip
+def interface_profile(
+    path: Path,
+    x: np.ndarray,
+    on_anode: np.ndarray,
+    profiles: dict[str, np.ndarray],
+    applied: float | None,
+    window: Window,
+    metadata: dict | None = None,
+) -> None:
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
     for name, i_dep in profiles.items():
         ax.plot(x * UM, i_dep * TO_MA_CM2, lw=1.6, label=name)
@@ -103,8 +136,16 @@ def interface_profile(path: Path, x: np.ndarray, on_anode: np.ndarray, profiles:
         ax.axhline(applied * TO_MA_CM2, color="0.4", ls="--", lw=1, label="applied (counter side)")
     pore = ~on_anode
     if pore.any():
-        ax.fill_between(x * UM, 0, 1, where=pore, transform=ax.get_xaxis_transform(),
-                        color="0.85", zorder=0, label="pore wall (insulating)")  # fmt: skip
+        ax.fill_between(
+            x * UM,
+            0,
+            1,
+            where=pore,
+            transform=ax.get_xaxis_transform(),
+            color="0.85",
+            zorder=0,
+            label="pore wall (insulating)",
+        )
     ax.set_xlabel("x along the interface [µm]" + ("" if window.dim == 2 else " (section y = 0)"))
     ax.set_ylabel("plating current density i_dep [mA/cm²]")
     ax.set_ylim(bottom=0)

@@ -29,24 +29,48 @@ import numpy as np
 from mpi4py import MPI
 
 import dendrite_fem
-from dendrite_fem.post import fields as fem_fields
 from dendrite_fem.app.case import Case, CaseError
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from dendrite_fem.app.runner import software_versions, source_hash
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
 from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
-from dendrite_fem.physics.growth import advance, faraday_velocity, metal_area, remove_loops, respace, time_step
-from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
-from dendrite_fem.numerics.solver import solve_interface
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.growing import GRADING, GrowingInterface
 from dendrite_fem.geometry.spec import Ellipse, GeometryError, MeshSizes, Round
+from dendrite_fem.numerics.solver import solve_interface
+from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.physics.growth import (
+    advance,
+    faraday_velocity,
+    metal_area,
+    remove_loops,
+    respace,
+    time_step,
+)
+from dendrite_fem.post import fields as fem_fields
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
 
-COLUMNS = ["step", "time_s", "dt_s", "tip_x_m", "tip_y_m", "tip_advance_m", "tip_current_A_per_m2",
-           "tip_velocity_m_per_s", "front_advance_m", "max_over_mean", "metal_area_m2", "charge_C_per_m",
-           "mass_balance_error", "respace_area_m2", "markers", "cells", "newton_iterations", "loops_removed"]  # fmt: skip
+COLUMNS = [
+    "step",
+    "time_s",
+    "dt_s",
+    "tip_x_m",
+    "tip_y_m",
+    "tip_advance_m",
+    "tip_current_A_per_m2",
+    "tip_velocity_m_per_s",
+    "front_advance_m",
+    "max_over_mean",
+    "metal_area_m2",
+    "charge_C_per_m",
+    "mass_balance_error",
+    "respace_area_m2",
+    "markers",
+    "cells",
+    "newton_iterations",
+    "loops_removed",
+]
 
 
 def check_growth_case(case: Case) -> None:
@@ -61,11 +85,15 @@ def check_growth_case(case: Case) -> None:
     for i, d in enumerate(g.defects):
         shape = d.to_defect().shape
         if d.kind != "protrusion" or not isinstance(shape, (Round, Ellipse)):
-            raise CaseError(f"geometry.defects[{i}]: growth starts from round or elliptical protrusions "
-                            f"(got a {d.kind} of shape {d.shape!r})")  # fmt: skip
+            raise CaseError(
+                f"geometry.defects[{i}]: growth starts from round or elliptical protrusions "
+                f"(got a {d.kind} of shape {d.shape!r})"
+            )
     if case.interlayer is not None and case.interlayer.representation != "resistance":
-        raise CaseError("interlayer.representation: a growing interface carries its interlayer as a thin film; "
-                        "use representation = 'resistance'")  # fmt: skip
+        raise CaseError(
+            "interlayer.representation: a growing interface carries its interlayer as a thin film; "
+            "use representation = 'resistance'"
+        )
     if case.mechanics is not None:
         raise CaseError("[mechanics] is not coupled to the growth model")
     if any(e.interlayer is not None and e.interlayer.mixed for e in case.electrolytes_to_compare()):
@@ -110,8 +138,15 @@ def _tip(points: np.ndarray) -> np.ndarray:
     return points[int(np.argmax(points[:, 1]))]
 
 
-def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
-              log=print, force: bool = False) -> dict:  # fmt: skip
+def grow_case(
+    case: Case,
+    out: Path,
+    case_file: str,
+    case_hash: str,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    log=print,
+    force: bool = False,
+) -> dict:
     """Grow the deposit for every electrolyte of ``case``; returns the summary."""
     check_growth_case(case)
     key = f"grow:{case_hash}:{dendrite_fem.__version__}:{source_hash()}"
@@ -119,7 +154,9 @@ def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.C
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:
         if comm.rank == 0:
-            print(f"{out}: already holds this growth result (same case hash and version); --force recomputes it")
+            print(
+                f"{out}: already holds this growth result (same case hash and version); --force recomputes it"
+            )
         return done
     gp = case.growth
     window = case.window()
@@ -139,30 +176,51 @@ def grow_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.C
                 continue
             sigma_value, layer = e.conductivity(kinetics.temperature), e.interlayer
             film = layer.area_resistance if layer else 0.0
-            results[name] = _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter,
-                                      options, degree, gp)  # fmt: skip
-            results[name] |= {"conductivity": sigma_value, "conductivity_source": e.source,
-                              "interlayer": layer.record() if layer else None}  # fmt: skip
+            results[name] = _grow_one(
+                name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp
+            )
+            results[name] |= {
+                "conductivity": sigma_value,
+                "conductivity_source": e.source,
+                "interlayer": layer.record() if layer else None,
+            }
             rd.mark_finished(name, results[name])
         if comm.rank == 0:
             _figure(rd, list(results), gp.target_growth, window)
         summary = {
-            "case": {"name": case.case.name, "description": case.case.description, "file": case_file,
-                     "sha256": case_hash, "input": case.model_dump(mode="json")},  # fmt: skip
+            "case": {
+                "name": case.case.name,
+                "description": case.case.description,
+                "file": case_file,
+                "sha256": case_hash,
+                "input": case.model_dump(mode="json"),
+            },
             "software": software_versions(),
-            "parameters": {"applied_current_density": counter.value, "exchange_current_density": kinetics.exchange_current_density,
-                           "faraday_velocity_at_applied_current": float(faraday_velocity(counter.value)),
-                           "target_growth": gp.target_growth, "mesh_sizes": vars(sizes)},  # fmt: skip
+            "parameters": {
+                "applied_current_density": counter.value,
+                "exchange_current_density": kinetics.exchange_current_density,
+                "faraday_velocity_at_applied_current": float(faraday_velocity(counter.value)),
+                "target_growth": gp.target_growth,
+                "mesh_sizes": vars(sizes),
+            },
             "electrolytes": results,
             "run": {"ranks": comm.size, "resumed_from": rd.resumed},
-            "units": {"time": "s", "length": "m", "current density": "A/m^2", "velocity": "m/s", "area": "m^2 per m"},
+            "units": {
+                "time": "s",
+                "length": "m",
+                "current density": "A/m^2",
+                "velocity": "m/s",
+                "area": "m^2 per m",
+            },
         }
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return summary
 
 
-def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp) -> dict:
+def _grow_one(
+    name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp
+) -> dict:
     """The growth loop of one electrolyte; resumes from its checkpoint."""
     folder = rd.path(name)
     checkpoint = rd.resume_dir / f"{name}_checkpoint.npz"
@@ -173,22 +231,39 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
         if checkpoint.exists():
             data = np.load(checkpoint, allow_pickle=False)
             cuts = np.cumsum(data["shape_lengths"])[:-1]
-            state = {"markers": data["markers"], "time": float(data["time"]), "step": int(data["step"]),
-                     "rows": [list(r) for r in data["rows"]], "shapes": np.split(data["shapes"], cuts),
-                     "shape_steps": [int(k) for k in data["shape_steps"]], "initial_tip": data["initial_tip"]}  # fmt: skip
+            state = {
+                "markers": data["markers"],
+                "time": float(data["time"]),
+                "step": int(data["step"]),
+                "rows": [list(r) for r in data["rows"]],
+                "shapes": np.split(data["shapes"], cuts),
+                "shape_steps": [int(k) for k in data["shape_steps"]],
+                "initial_tip": data["initial_tip"],
+            }
     state = comm.bcast(state, root=0)
     if state is None:
         markers = initial_markers(case, sizes)
-        state = {"markers": markers, "time": 0.0, "step": 0, "rows": [], "shapes": [], "shape_steps": [],
-                 "initial_tip": _tip(markers)}  # fmt: skip
+        state = {
+            "markers": markers,
+            "time": 0.0,
+            "step": 0,
+            "rows": [],
+            "shapes": [],
+            "shape_steps": [],
+            "initial_tip": _tip(markers),
+        }
     else:
         say(f"{name}: resuming growth at step {state['step']} (t = {state['time'] / 3600:.4g} h)")
     markers, t, step, rows = state["markers"], state["time"], state["step"], state["rows"]
     reason = None
-    say(f"growing {name} (sigma = {sigma_value * 10:.4g} mS/cm{f', R_f = {film * 1e4:.3g} ohm cm2' if film else ''}) ...")
+    say(
+        f"growing {name} (sigma = {sigma_value * 10:.4g} mS/cm{f', R_f = {film * 1e4:.3g} ohm cm2' if film else ''}) ..."
+    )
     t_start = time.perf_counter()
     while True:
-        geometry = GrowingInterface(case.geometry.width, case.geometry.thickness, tuple(map(tuple, markers)), sizes)
+        geometry = GrowingInterface(
+            case.geometry.width, case.geometry.thickness, tuple(map(tuple, markers)), sizes
+        )
         try:
             geometry.check()
         except GeometryError as exc:
@@ -210,7 +285,10 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
         # the mesh's interface vertices are the markers (one edge per segment): match them
         d = np.linalg.norm(trace.points[None, :, :2] - markers[:, None, :], axis=2)
         nearest = np.argmin(d, axis=1)
-        if len(trace.points) != len(markers) or np.max(d[np.arange(len(markers)), nearest]) > 1e-9 * case.geometry.width:
+        if (
+            len(trace.points) != len(markers)
+            or np.max(d[np.arange(len(markers)), nearest]) > 1e-9 * case.geometry.width
+        ):
             raise RuntimeError("the mesh's interface vertices do not match the markers")
         i_dep = i_trace[nearest]
         velocity = faraday_velocity(i_dep)
@@ -219,12 +297,31 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
         advance_tip = float(tip[1] - state["initial_tip"][1])
         front = float(np.mean(markers[[0, -1], 1]))  # the flat interface starts at y = 0
         i_vec, i_mag = fem_fields.current_density(problem)
-        gathered = fem_fields.gather_on_root({"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag})
+        gathered = fem_fields.gather_on_root(
+            {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
+        )
         if comm.rank == 0:
             fem_fields.write_vtu(folder / "steps" / f"step_{step:04d}.vtu", gathered)
-        row = [step, t, np.nan, tip[0], tip[1], advance_tip, i_dep[tip_k], velocity[tip_k], front,
-               metrics["max_over_mean"], metal_area(markers), counter.value * case.geometry.width * t, np.nan,
-               0.0, len(markers), mesh_data.num_cells, report.newton_iterations, 0]  # fmt: skip
+        row = [
+            step,
+            t,
+            np.nan,
+            tip[0],
+            tip[1],
+            advance_tip,
+            i_dep[tip_k],
+            velocity[tip_k],
+            front,
+            metrics["max_over_mean"],
+            metal_area(markers),
+            counter.value * case.geometry.width * t,
+            np.nan,
+            0.0,
+            len(markers),
+            mesh_data.num_cells,
+            report.newton_iterations,
+            0,
+        ]
         state["shapes"].append(markers.copy())
         state["shape_steps"].append(step)
         if advance_tip >= gp.target_growth:
@@ -256,15 +353,24 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
         if comm.rank == 0:
             _save_checkpoint(checkpoint, state)
             if step % 10 == 0:
-                say(f"  step {step}: t = {t / 3600:.4g} h, tip advance {advance_tip * 1e6:.3f} um, "
-                    f"tip {i_dep[tip_k] * 0.1:.4g} mA/cm2, {len(markers)} markers")  # fmt: skip
+                say(
+                    f"  step {step}: t = {t / 3600:.4g} h, tip advance {advance_tip * 1e6:.3f} um, "
+                    f"tip {i_dep[tip_k] * 0.1:.4g} mA/cm2, {len(markers)} markers"
+                )
         comm.Barrier()
         fault(f"step:{name}:{step}", comm.rank)
     if comm.rank == 0:
-        write_csv(folder / "growth.csv", COLUMNS, [[f"{v:.12g}" if isinstance(v, float) else v for v in r] for r in rows])
-        np.savez(folder / "interfaces.npz", steps=np.array(state["shape_steps"]),
-                 times=np.array([rows[k][1] for k in range(len(rows))]),
-                 **{f"step_{s:04d}": p for s, p in zip(state["shape_steps"], state["shapes"], strict=True)})  # fmt: skip
+        write_csv(
+            folder / "growth.csv",
+            COLUMNS,
+            [[f"{v:.12g}" if isinstance(v, float) else v for v in r] for r in rows],
+        )
+        np.savez(
+            folder / "interfaces.npz",
+            steps=np.array(state["shape_steps"]),
+            times=np.array([rows[k][1] for k in range(len(rows))]),
+            **{f"step_{s:04d}": p for s, p in zip(state["shape_steps"], state["shapes"], strict=True)},
+        )
         _write_pvd(folder / "series.pvd", [(r[1], f"steps/step_{int(r[0]):04d}.vtu") for r in rows])
     comm.Barrier()
     arr = np.array(rows, dtype=float)
@@ -285,9 +391,11 @@ def _grow_one(name, sigma_value, film, case, rd, comm, say, sizes, kinetics, cou
         "deposited_area_from_charge": float(arr[-1, 11] * NA_MOLAR_VOLUME / FARADAY),
         "wall_time": time.perf_counter() - t_start,
     }
-    say(f"  {name}: {reason} after {record['steps']} steps, t = {record['final_time'] / 3600:.4g} h, "
+    say(
+        f"  {name}: {reason} after {record['steps']} steps, t = {record['final_time'] / 3600:.4g} h, "
         f"tip advance {record['tip_advance'] * 1e6:.3f} um"
-        + (f", {gp.target_growth * 1e6:g} um reached at {target_time / 3600:.4g} h" if target_time else ""))  # fmt: skip
+        + (f", {gp.target_growth * 1e6:g} um reached at {target_time / 3600:.4g} h" if target_time else "")
+    )
     return record
 
 
@@ -306,10 +414,17 @@ def _crossing_time(arr: np.ndarray, target: float) -> float | None:
 def _save_checkpoint(path: Path, state: dict) -> None:
     """Atomic: a kill during the write leaves the previous checkpoint."""
     tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, markers=state["markers"], time=state["time"], step=state["step"],
-             rows=np.array(state["rows"], dtype=float), initial_tip=state["initial_tip"],
-             shapes=np.vstack(state["shapes"]), shape_lengths=np.array([len(p) for p in state["shapes"]]),
-             shape_steps=np.array(state["shape_steps"]))  # fmt: skip
+    np.savez(
+        tmp,
+        markers=state["markers"],
+        time=state["time"],
+        step=state["step"],
+        rows=np.array(state["rows"], dtype=float),
+        initial_tip=state["initial_tip"],
+        shapes=np.vstack(state["shapes"]),
+        shape_lengths=np.array([len(p) for p in state["shapes"]]),
+        shape_steps=np.array(state["shape_steps"]),
+    )
     tmp.replace(path)
 
 
@@ -328,7 +443,9 @@ def _figure(rd: ResultDirectory, names: list[str], target: float, window) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(names) + 2, figsize=(3.6 * (len(names) + 2), 4.0), constrained_layout=True)
+    fig, axes = plt.subplots(
+        1, len(names) + 2, figsize=(3.6 * (len(names) + 2), 4.0), constrained_layout=True
+    )
     for k, name in enumerate(names):
         data = np.load(rd.path(name) / "interfaces.npz")
         steps = list(data["steps"])
@@ -337,19 +454,34 @@ def _figure(rd: ResultDirectory, names: list[str], target: float, window) -> Non
         cmap = plt.get_cmap("viridis")
         for j in pick:
             p = data[f"step_{steps[j]:04d}"]
-            axes[k].plot(p[:, 0] * 1e6, p[:, 1] * 1e6, color=cmap(j / max(len(steps) - 1, 1)),
-                         label=f"{times[j] / 3600:.2f} h")  # fmt: skip
+            axes[k].plot(
+                p[:, 0] * 1e6,
+                p[:, 1] * 1e6,
+                color=cmap(j / max(len(steps) - 1, 1)),
+                label=f"{times[j] / 3600:.2f} h",
+            )
         last = data[f"step_{steps[-1]:04d}"] * 1e6
         top = float(np.max(last[:, 1]))
         tip_x = float(last[int(np.argmax(last[:, 1])), 0])
         half = max(1.5 * top, 10.0)
-        axes[k].set(xlim=(tip_x - half, tip_x + half), ylim=(0, top * 1.15 + 1), aspect="equal", title=name,
-                    xlabel="x [µm]", ylabel="y [µm]")  # fmt: skip
+        axes[k].set(
+            xlim=(tip_x - half, tip_x + half),
+            ylim=(0, top * 1.15 + 1),
+            aspect="equal",
+            title=name,
+            xlabel="x [µm]",
+            ylabel="y [µm]",
+        )
         axes[k].legend(fontsize=6, loc="upper right")
         rows = np.genfromtxt(rd.path(name) / "growth.csv", delimiter=",", names=True)
         line = axes[-2].plot(rows["time_s"] / 3600, rows["tip_advance_m"] * 1e6, label=f"{name}: tip")[0]
-        axes[-2].plot(rows["time_s"] / 3600, (rows["tip_advance_m"] - rows["front_advance_m"]) * 1e6, ls=":",
-                      color=line.get_color(), label=f"{name}: tip − flat front")  # fmt: skip
+        axes[-2].plot(
+            rows["time_s"] / 3600,
+            (rows["tip_advance_m"] - rows["front_advance_m"]) * 1e6,
+            ls=":",
+            color=line.get_color(),
+            label=f"{name}: tip − flat front",
+        )
         axes[-1].plot(rows["time_s"] / 3600, rows["tip_current_A_per_m2"] * 0.1, label=name)
     axes[-2].axhline(target * 1e6, color="k", lw=0.8, ls="--")
     axes[-2].set(xlabel="time [h]", ylabel="advance [µm]", title="tip position")

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from mpi4py import MPI
 
 #: a directory holding this file is a result that a new run may replace
@@ -63,8 +62,14 @@ class ResultDirectory:
     ``rd.finished`` maps the names of units of work done by an earlier, interrupted
     run of the same ``key`` to what it recorded; :meth:`mark_finished` adds one."""
 
-    def __init__(self, final: str | Path, comm: MPI.Comm, key: str, fresh: bool = False,
-                 keep_partial_on_error: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        final: str | Path,
+        comm: MPI.Comm,
+        key: str,
+        fresh: bool = False,
+        keep_partial_on_error: bool = False,
+    ):
         #: keep the hidden directory after an error even if nothing is finished (its work
         #: saves its own checkpoints there, as a growth run does)
         self.keep_partial_on_error = keep_partial_on_error
@@ -76,7 +81,7 @@ class ResultDirectory:
         self.finished: dict[str, dict] = {}
         self.resumed: list[str] = []
 
-    def __enter__(self) -> "ResultDirectory":
+    def __enter__(self) -> ResultDirectory:
         error, state = None, None
         if self.comm.rank == 0:
             try:
@@ -193,5 +198,7 @@ def read_result(path: str | Path) -> StoredResult:
             profile[key] = np.array([float(v) if v != "" else np.nan for v in values])
         except ValueError:
             profile[key] = np.array(values)
-    fields = {n: path / f"fields_{n}.vtu" for n in summary["electrolytes"] if (path / f"fields_{n}.vtu").exists()}
+    fields = {
+        n: path / f"fields_{n}.vtu" for n in summary["electrolytes"] if (path / f"fields_{n}.vtu").exists()
+    }
     return StoredResult(path, summary, profile, fields)

@@ -27,9 +27,16 @@ from dendrite_fem.app.case import CaseError
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from dendrite_fem.app.runner import software_versions, source_hash
+from dendrite_fem.physics.phase_field import (
+    HongViswanathan2018,
+    PhaseFieldHistory,
+    order_parameter,
+    phase_field_problem,
+    record,
+    run_phase_field,
+    with_parameters,
+)
 from dendrite_fem.post.fields import gather_on_root
-from dendrite_fem.physics.phase_field import (HongViswanathan2018, PhaseFieldHistory, order_parameter, phase_field_problem, record,
-                             run_phase_field, with_parameters)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,18 +63,24 @@ class PhaseFieldStudy:
             raise CaseError("--potential: give at least one applied electrode potential (e.g. -0.45)")
         for v in self.potentials:
             if not -1.0 <= v < 0.0:
-                raise CaseError(f"--potential {v}: deposition needs a negative electrode potential in [-1, 0) "
-                                "(nondimensional, as the published -0.45)")  # fmt: skip
+                raise CaseError(
+                    f"--potential {v}: deposition needs a negative electrode potential in [-1, 0) "
+                    "(nondimensional, as the published -0.45)"
+                )
         if not 0 < self.dx <= eps / 2 + 1e-12:
-            raise CaseError(f"--dx {self.dx}: the front (width {eps:g}) needs dx <= {eps / 2:g}; with P1 elements "
-                            "a coarser grid lets the chemical potential overshoot until Newton fails")  # fmt: skip
+            raise CaseError(
+                f"--dx {self.dx}: the front (width {eps:g}) needs dx <= {eps / 2:g}; with P1 elements "
+                "a coarser grid lets the chemical potential overshoot until Newton fails"
+            )
         for name in ("length", "height"):
             value = getattr(self, name)
             if value <= 0 or abs(value / self.dx - round(value / self.dx)) > 1e-9:
                 raise CaseError(f"--{name} {value}: must be a positive multiple of --dx {self.dx}")
         if not 4 * eps <= self.front < self.stop_tip <= self.length - 4 * eps:
-            raise CaseError(f"--front {self.front} / --stop-tip {self.stop_tip}: need {4 * eps:g} <= front < stop-tip "
-                            f"<= length - {4 * eps:g} = {self.length - 4 * eps:g}")  # fmt: skip
+            raise CaseError(
+                f"--front {self.front} / --stop-tip {self.stop_tip}: need {4 * eps:g} <= front < stop-tip "
+                f"<= length - {4 * eps:g} = {self.length - 4 * eps:g}"
+            )
         if self.t_end <= 0:
             raise CaseError(f"--t-end {self.t_end}: must be positive")
         if self.noise is not None and self.noise < 0:
@@ -78,8 +91,9 @@ def run_name(potential: float) -> str:
     return f"phi_{abs(potential):.3f}"
 
 
-def phase_field_study(study: PhaseFieldStudy, out: Path, comm: MPI.Comm = MPI.COMM_WORLD, log=print,
-                      force: bool = False) -> dict:  # fmt: skip
+def phase_field_study(
+    study: PhaseFieldStudy, out: Path, comm: MPI.Comm = MPI.COMM_WORLD, log=print, force: bool = False
+) -> dict:
     """Run every potential of ``study`` into ``out``; returns the summary.  A run interrupted
     after some potentials resumes with the others; a finished result is reused."""
     study.check()
@@ -89,7 +103,11 @@ def phase_field_study(study: PhaseFieldStudy, out: Path, comm: MPI.Comm = MPI.CO
     if done is not None:
         say(f"{out}: already holds this phase-field result; --force recomputes it")
         return done
-    params = HongViswanathan2018() if study.noise is None else with_parameters(HongViswanathan2018(), noise=study.noise)
+    params = (
+        HongViswanathan2018()
+        if study.noise is None
+        else with_parameters(HongViswanathan2018(), noise=study.noise)
+    )
     results = {}
     with ResultDirectory(out, comm, key, fresh=force) as rd:
         for v in study.potentials:
@@ -119,11 +137,14 @@ def phase_field_study(study: PhaseFieldStudy, out: Path, comm: MPI.Comm = MPI.CO
 
 def _run_one(v, name, study, params, rd, comm, say):
     nx, ny = int(round(study.length / study.dx)), int(round(study.height / study.dx))
-    mesh = dolfinx.mesh.create_rectangle(comm, [[0.0, 0.0], [study.length, study.height]], [nx, ny],
-                                         dolfinx.mesh.CellType.quadrilateral)  # fmt: skip
+    mesh = dolfinx.mesh.create_rectangle(
+        comm, [[0.0, 0.0], [study.length, study.height]], [nx, ny], dolfinx.mesh.CellType.quadrilateral
+    )
     problem = phase_field_problem(mesh, params, v, study.front, seed=study.seed)
     V1, _ = problem.u.function_space.sub(0).collapse()
-    out_fns = {k: dolfinx.fem.Function(V1, name=k) for k in ("order_parameter", "chemical_potential", "potential")}
+    out_fns = {
+        k: dolfinx.fem.Function(V1, name=k) for k in ("order_parameter", "chemical_potential", "potential")
+    }
 
     def fill():
         for comp, f in enumerate(out_fns.values()):
@@ -157,8 +178,13 @@ def _run_one(v, name, study, params, rd, comm, say):
     record(problem, pr_history, 0.0, 0.0, 0)
     say(f"{name}: {problem.u.function_space.dofmap.index_map.size_global * 3} DOFs, electrode at phi = {v}")
     try:
-        history = run_phase_field(problem, study.t_end, stop=lambda h: h.tip[-1] >= study.stop_tip,
-                                  monitor=monitor, history=pr_history)  # fmt: skip
+        history = run_phase_field(
+            problem,
+            study.t_end,
+            stop=lambda h: h.tip[-1] >= study.stop_tip,
+            monitor=monitor,
+            history=pr_history,
+        )
     finally:
         xdmf.close()
     a = history.arrays()
@@ -171,22 +197,48 @@ def _run_one(v, name, study, params, rd, comm, say):
     faraday_rel = float(np.max(np.abs(faraday)) / np.max(np.abs(dt * current[1:]))) if len(dt) else 0.0
     ions_rel = float(np.max(np.abs(ions)) / np.max(np.abs(dt * a["ion_reservoir"][1:]))) if len(dt) else 0.0
     if comm.rank == 0:
-        header = ["time", "dt", "newton", "tip", "deposit", "charge_electrode", "charge_reservoir", "ion_reservoir",
-                  "content", "faraday_residual", "ion_residual"]  # fmt: skip
-        rows = [[a["time"][k], a["dt"][k], a["newton"][k], a["tip"][k], a["deposit"][k], a["charge_electrode"][k],
-                 a["charge_reservoir"][k], a["ion_reservoir"][k], a["content"][k],
-                 faraday[k - 1] if k else 0.0, ions[k - 1] if k else 0.0] for k in range(len(a["time"]))]  # fmt: skip
+        header = [
+            "time",
+            "dt",
+            "newton",
+            "tip",
+            "deposit",
+            "charge_electrode",
+            "charge_reservoir",
+            "ion_reservoir",
+            "content",
+            "faraday_residual",
+            "ion_residual",
+        ]
+        rows = [
+            [
+                a["time"][k],
+                a["dt"][k],
+                a["newton"][k],
+                a["tip"][k],
+                a["deposit"][k],
+                a["charge_electrode"][k],
+                a["charge_reservoir"][k],
+                a["ion_reservoir"][k],
+                a["content"][k],
+                faraday[k - 1] if k else 0.0,
+                ions[k - 1] if k else 0.0,
+            ]
+            for k in range(len(a["time"]))
+        ]
         write_csv(rd.path(f"{name}_history.csv"), header, rows)
     reached = bool(a["tip"][-1] >= study.stop_tip)
     t_reach = None
     if reached:
         k = int(np.argmax(a["tip"] >= study.stop_tip))
-        t_reach = float(np.interp(study.stop_tip, a["tip"][k - 1:k + 1], a["time"][k - 1:k + 1]))
+        t_reach = float(np.interp(study.stop_tip, a["tip"][k - 1 : k + 1], a["time"][k - 1 : k + 1]))
     tip_advance = float(a["tip"][-1] - a["tip"][0])
     mean_advance = float(a["deposit"][-1] - a["deposit"][0])
     result = {
         "applied_potential": v,
-        "steps": len(dt), "rejected_steps": history.rejected, "newton_iterations": int(a["newton"].sum()),
+        "steps": len(dt),
+        "rejected_steps": history.rejected,
+        "newton_iterations": int(a["newton"].sum()),
         "final_time": float(a["time"][-1]),
         "stop_reason": "tip reached stop_tip" if reached else "t_end",
         "time_to_stop_tip": t_reach,
@@ -196,14 +248,19 @@ def _run_one(v, name, study, params, rd, comm, say):
         "mean_current": float(np.sum(dt * current[1:]) / max(float(a["time"][-1]), 1e-300)),
         "faraday_balance_max_relative": faraday_rel,
         "ion_balance_max_relative": ions_rel,
-    }  # fmt: skip
-    say(f"{name}: {result['stop_reason']} at t = {result['final_time']:.3f}; tip advance {tip_advance:.2f}, "
+    }
+    say(
+        f"{name}: {result['stop_reason']} at t = {result['final_time']:.3f}; tip advance {tip_advance:.2f}, "
         f"mean advance {mean_advance:.2f} (ratio {result['tip_over_mean_advance'] or 0:.2f}); "
-        f"balances {faraday_rel:.1e} / {ions_rel:.1e}")  # fmt: skip
+        f"balances {faraday_rel:.1e} / {ions_rel:.1e}"
+    )
     if comm.rank == 0:  # the vertex coordinates are those of every snapshot
-        np.savez_compressed(rd.path(f"{name}_snapshots.npz"), times=np.array([s[0] for s in snapshots]),
-                            **{f"xi_{k}": s[1].nodal["xi"] for k, s in enumerate(snapshots)},
-                            points=snapshots[0][1].points[:, :2])  # fmt: skip
+        np.savez_compressed(
+            rd.path(f"{name}_snapshots.npz"),
+            times=np.array([s[0] for s in snapshots]),
+            **{f"xi_{k}": s[1].nodal["xi"] for k, s in enumerate(snapshots)},
+            points=snapshots[0][1].points[:, :2],
+        )
     return result
 
 
@@ -221,8 +278,13 @@ def _figure(path: Path, study: PhaseFieldStudy, results: dict, rd) -> None:
     names = list(results)
     data = {name: np.load(rd.path(f"{name}_snapshots.npz")) for name in names}
     ncol = max(len(d["times"]) for d in data.values())
-    fig, axes = plt.subplots(len(names), ncol + 1, figsize=(2.6 * (ncol + 1), 2.0 * len(names) + 0.6),
-                             constrained_layout=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(names),
+        ncol + 1,
+        figsize=(2.6 * (ncol + 1), 2.0 * len(names) + 0.6),
+        constrained_layout=True,
+        squeeze=False,
+    )
     for r, name in enumerate(names):
         snap = data[name]
         pts = snap["points"]
@@ -231,13 +293,27 @@ def _figure(path: Path, study: PhaseFieldStudy, results: dict, rd) -> None:
             if c >= len(snap["times"]):
                 ax.axis("off")
                 continue
-            ax.tricontourf(pts[:, 0], pts[:, 1], snap[f"xi_{c}"], levels=[-0.5, 0.5, 1.5], colors=["#f2efe6", "#2b5c8a"])
-            ax.set(aspect="equal", xlim=(0, study.length), ylim=(0, study.height), xticks=[], yticks=[],
-                   title=f"{name}  t = {snap['times'][c]:.2f}")  # fmt: skip
+            ax.tricontourf(
+                pts[:, 0], pts[:, 1], snap[f"xi_{c}"], levels=[-0.5, 0.5, 1.5], colors=["#f2efe6", "#2b5c8a"]
+            )
+            ax.set(
+                aspect="equal",
+                xlim=(0, study.length),
+                ylim=(0, study.height),
+                xticks=[],
+                yticks=[],
+                title=f"{name}  t = {snap['times'][c]:.2f}",
+            )
         hist = np.genfromtxt(rd.path(f"{name}_history.csv"), delimiter=",", names=True)
         line = axes[r, -1].plot(hist["time"], hist["tip"], label="tip (ξ = 1/2)")[0]
-        axes[r, -1].plot(hist["time"], hist["deposit"], ls="--", color=line.get_color(), label="mean front ∫ξ/L_y")
-        axes[r, -1].set(xlabel="time", ylabel="x", title=f"{name}: tip/mean = {results[name]['tip_over_mean_advance']:.2f}")
+        axes[r, -1].plot(
+            hist["time"], hist["deposit"], ls="--", color=line.get_color(), label="mean front ∫ξ/L_y"
+        )
+        axes[r, -1].set(
+            xlabel="time",
+            ylabel="x",
+            title=f"{name}: tip/mean = {results[name]['tip_over_mean_advance']:.2f}",
+        )
         axes[r, -1].legend(fontsize=7)
         axes[r, -1].grid(alpha=0.3)
     fig.savefig(path, dpi=120)

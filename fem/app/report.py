@@ -33,7 +33,9 @@ def write_report(results: Path, out: Path | None = None) -> Path:
     elif (results / "summary.json").exists():
         text = _run_report(results, out)
     else:
-        raise CaseError(f"{results}: neither a sweep directory (sweep.csv) nor a run directory (summary.json)")
+        raise CaseError(
+            f"{results}: neither a sweep directory (sweep.csv) nor a run directory (summary.json)"
+        )
     path = out / "report.md"
     tmp = out / ".report.md.tmp"
     tmp.write_text(text)
@@ -50,25 +52,39 @@ def _run_report(run: Path, out: Path) -> str:
         if (run / png).exists():
             shutil.copy(run / png, out / png)
     names = list(s["electrolytes"])
-    lines = [f"# {s['case']['name']}", "", s["case"]["description"], "",
-             "| electrolyte | σ [mS/cm] | Wa | max/mean | min/mean | CV | tip or rim / applied | V_cell [mV] |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"# {s['case']['name']}",
+        "",
+        s["case"]["description"],
+        "",
+        "| electrolyte | σ [mS/cm] | Wa | max/mean | min/mean | CV | tip or rim / applied | V_cell [mV] |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for n in names:
         r = s["electrolytes"][n]
         m = r["metrics"]
         f = m["features"][0]["ratio_to_applied"] if m["features"] else float("nan")
-        lines.append(f"| {n} | {r['conductivity'] * 10:.3g} | {r['wagner_number']:.3g} | {m['max_over_mean']:.4f} | "
-                     f"{m['min_over_mean']:.4f} | {m['coefficient_of_variation']:.4f} | {f:.4f} | "
-                     f"{m['counter_potential'] * 1e3:.2f} |")  # fmt: skip
+        lines.append(
+            f"| {n} | {r['conductivity'] * 10:.3g} | {r['wagner_number']:.3g} | {m['max_over_mean']:.4f} | "
+            f"{m['min_over_mean']:.4f} | {m['coefficient_of_variation']:.4f} | {f:.4f} | "
+            f"{m['counter_potential'] * 1e3:.2f} |"
+        )
     ranked = sorted(names, key=lambda n: s["electrolytes"][n]["metrics"]["max_over_mean"])
     wa = [s["electrolytes"][n]["wagner_number"] for n in names]
     mm = [s["electrolytes"][n]["metrics"]["max_over_mean"] for n in names]
-    lines += ["", "## Reading", "", f"* Most homogeneous: **{ranked[0]}** (max/mean "
-              f"{s['electrolytes'][ranked[0]]['metrics']['max_over_mean']:.4f}); least: **{ranked[-1]}** "
-              f"({s['electrolytes'][ranked[-1]]['metrics']['max_over_mean']:.4f})."]  # fmt: skip
+    lines += [
+        "",
+        "## Reading",
+        "",
+        f"* Most homogeneous: **{ranked[0]}** (max/mean "
+        f"{s['electrolytes'][ranked[0]]['metrics']['max_over_mean']:.4f}); least: **{ranked[-1]}** "
+        f"({s['electrolytes'][ranked[-1]]['metrics']['max_over_mean']:.4f}).",
+    ]
     if len(names) > 2:
         rho = spearmanr(wa, mm).statistic
-        lines.append(f"* Across the electrolytes, max/mean falls as the Wagner number rises (Spearman ρ = {rho:.2f}).")
+        lines.append(
+            f"* Across the electrolytes, max/mean falls as the Wagner number rises (Spearman ρ = {rho:.2f})."
+        )
     lines += ["", "![maps](current_maps.png)", "", "![profile](interface_profile.png)", ""]
     return "\n".join(lines)
 
@@ -99,13 +115,22 @@ def _sweep_report(sweep: Path, out: Path) -> str:
     currents = sorted({r["applied_current_density_A_per_m2"] for r in rows})
 
     def series(name, current, key):
-        pts = sorted((r["defect_size_m"], r[key]) for r in rows
-                     if r["electrolyte"] == name and r["applied_current_density_A_per_m2"] == current)  # fmt: skip
+        pts = sorted(
+            (r["defect_size_m"], r[key])
+            for r in rows
+            if r["electrolyte"] == name and r["applied_current_density_A_per_m2"] == current
+        )
         return np.array(pts).T if pts else (np.array([]), np.array([]))
 
     # headline: max/mean against defect size, one panel per current density
-    fig, axes = plt.subplots(1, len(currents), figsize=(4.3 * len(currents), 4.0), sharey=True,
-                             constrained_layout=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1,
+        len(currents),
+        figsize=(4.3 * len(currents), 4.0),
+        sharey=True,
+        constrained_layout=True,
+        squeeze=False,
+    )
     for ax, c in zip(axes[0], currents, strict=True):
         for name in electrolytes:
             a, mm = series(name, c, "max_over_mean")
@@ -137,44 +162,72 @@ def _sweep_report(sweep: Path, out: Path) -> str:
     # reference point: the seed's symmetric-cell current if swept, and the median size
     c_ref = min(currents, key=lambda c: abs(c - 5.1))
     a_ref = sizes[len(sizes) // 2]
-    at_ref = {r["electrolyte"]: r for r in rows
-              if r["applied_current_density_A_per_m2"] == c_ref and r["defect_size_m"] == a_ref}  # fmt: skip
+    at_ref = {
+        r["electrolyte"]: r
+        for r in rows
+        if r["applied_current_density_A_per_m2"] == c_ref and r["defect_size_m"] == a_ref
+    }
     ranked = sorted(at_ref, key=lambda n: at_ref[n]["max_over_mean"])
 
     lines = [
-        f"# Sweep report: {Path(meta['sweep_file']).name}", "",
+        f"# Sweep report: {Path(meta['sweep_file']).name}",
+        "",
         f"{len(meta['runs'])} runs ({len(rows)} electrolyte results{'; failed: ' + ', '.join(failed) if failed else ''}), "
         f"{len(electrolytes)} electrolytes, defect sizes {', '.join(f'{a * 1e6:g}' for a in sizes)} µm, "
         f"applied current densities {', '.join(f'{c * MA_CM2:g}' for c in currents)} mA/cm². "
-        f"Sweep file SHA-256 `{meta['sha256'][:16]}…`. Made by `dendrite-fem report`.", "",
-        "## Headline: current focusing against defect size", "", "![headline](headline.png)", "",
-        "## Homogeneity against the Wagner number", "", "![wagner](wagner.png)", "",
-        f"## Metrics at {c_ref * MA_CM2:g} mA/cm² and a = {a_ref * 1e6:g} µm", "",
+        f"Sweep file SHA-256 `{meta['sha256'][:16]}…`. Made by `dendrite-fem report`.",
+        "",
+        "## Headline: current focusing against defect size",
+        "",
+        "![headline](headline.png)",
+        "",
+        "## Homogeneity against the Wagner number",
+        "",
+        "![wagner](wagner.png)",
+        "",
+        f"## Metrics at {c_ref * MA_CM2:g} mA/cm² and a = {a_ref * 1e6:g} µm",
+        "",
         "| electrolyte | σ [mS/cm] | Wa | max/mean | min/mean | CV | tip / applied | V_cell [mV] |",
         "|---|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for n in ranked:
         r = at_ref[n]
-        lines.append(f"| {n} | {r['conductivity_S_per_m'] * 10:.3g} | {r['wagner_number']:.3g} | {r['max_over_mean']:.4f} | "
-                     f"{r['min_over_mean']:.4f} | {r['coefficient_of_variation']:.4f} | {r['feature_over_applied']:.4f} | "
-                     f"{r['counter_potential'] * 1e3:.2f} |")  # fmt: skip
-    lines += ["", f"max/mean by electrolyte and defect size at {c_ref * MA_CM2:g} mA/cm²:", "",
-              "| electrolyte | " + " | ".join(f"{a * 1e6:g} µm" for a in sizes) + " |",
-              "|---|" + "---|" * len(sizes)]  # fmt: skip
+        lines.append(
+            f"| {n} | {r['conductivity_S_per_m'] * 10:.3g} | {r['wagner_number']:.3g} | {r['max_over_mean']:.4f} | "
+            f"{r['min_over_mean']:.4f} | {r['coefficient_of_variation']:.4f} | {r['feature_over_applied']:.4f} | "
+            f"{r['counter_potential'] * 1e3:.2f} |"
+        )
+    lines += [
+        "",
+        f"max/mean by electrolyte and defect size at {c_ref * MA_CM2:g} mA/cm²:",
+        "",
+        "| electrolyte | " + " | ".join(f"{a * 1e6:g} µm" for a in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
     for n in electrolytes:
         a, mm = series(n, c_ref, "max_over_mean")
         lookup = dict(zip(a, mm, strict=True))
-        lines.append(f"| {n} | " + " | ".join(f"{lookup[s]:.4f}" if s in lookup else "—" for s in sizes) + " |")
+        lines.append(
+            f"| {n} | " + " | ".join(f"{lookup[s]:.4f}" if s in lookup else "—" for s in sizes) + " |"
+        )
 
-    lines += ["", "## Reading (written from the numbers)", ""] + _reading(rows, electrolytes, sizes, currents, c_ref, a_ref, ranked, at_ref)
+    lines += ["", "## Reading (written from the numbers)", ""] + _reading(
+        rows, electrolytes, sizes, currents, c_ref, a_ref, ranked, at_ref
+    )
 
     rep = _representative_run(sweep, rows, c_ref, a_ref)
     if rep is not None:
         for png in ("current_maps.png", "interface_profile.png"):
             if (rep / png).exists():
                 shutil.copy(rep / png, out / png)
-        lines += ["", f"## Fields at the reference point ({rep.name})", "", "![maps](current_maps.png)", "",
-                  "![profile](interface_profile.png)"]  # fmt: skip
+        lines += [
+            "",
+            f"## Fields at the reference point ({rep.name})",
+            "",
+            "![maps](current_maps.png)",
+            "",
+            "![profile](interface_profile.png)",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -194,8 +247,11 @@ def _reading(rows, electrolytes, sizes, currents, c_ref, a_ref, ranked, at_ref) 
         )
     trends = []
     for n in electrolytes:
-        pts = [(r["defect_size_m"], r["max_over_mean"]) for r in rows
-               if r["electrolyte"] == n and r["applied_current_density_A_per_m2"] == c_ref]  # fmt: skip
+        pts = [
+            (r["defect_size_m"], r["max_over_mean"])
+            for r in rows
+            if r["electrolyte"] == n and r["applied_current_density_A_per_m2"] == c_ref
+        ]
         if len(pts) > 2:
             trends.append((n, spearmanr(*zip(*pts, strict=True)).statistic))
     if trends:
@@ -208,22 +264,29 @@ def _reading(rows, electrolytes, sizes, currents, c_ref, a_ref, ranked, at_ref) 
         lo, hi = currents[0], currents[-1]
         changes = []
         for n in electrolytes:
-            v = {r["applied_current_density_A_per_m2"]: r["max_over_mean"] for r in rows
-                 if r["electrolyte"] == n and r["defect_size_m"] == a_ref}  # fmt: skip
+            v = {
+                r["applied_current_density_A_per_m2"]: r["max_over_mean"]
+                for r in rows
+                if r["electrolyte"] == n and r["defect_size_m"] == a_ref
+            }
             if lo in v and hi in v:
                 changes.append((v[hi] - v[lo]) / (v[lo] - 1) if v[lo] > 1 else 0.0)
         if changes:
             span = f"{100 * min(changes):+.1f} % to {100 * max(changes):+.1f} %"
             if min(changes) > 0:
-                why = ("it grows for every electrolyte, since the Butler–Volmer current rises ever more steeply "
-                       "with overpotential (a lower differential charge-transfer resistance at higher current "
-                       "lowers the effective Wagner number)")
+                why = (
+                    "it grows for every electrolyte, since the Butler–Volmer current rises ever more steeply "
+                    "with overpotential (a lower differential charge-transfer resistance at higher current "
+                    "lowers the effective Wagner number)"
+                )
             elif max(changes) < 0:
                 why = "it falls for every electrolyte"
             else:
                 why = "with no common direction"
-            out.append(f"* From {lo * MA_CM2:g} to {hi * MA_CM2:g} mA/cm² the excess max/mean − 1 changes by "
-                       f"{span} across electrolytes: {why}.")  # fmt: skip
+            out.append(
+                f"* From {lo * MA_CM2:g} to {hi * MA_CM2:g} mA/cm² the excess max/mean − 1 changes by "
+                f"{span} across electrolytes: {why}."
+            )
     wa = np.array([r["wagner_number"] for r in rows])
     mm = np.array([r["max_over_mean"] for r in rows])
     rho = spearmanr(wa, mm).statistic

@@ -29,22 +29,51 @@ from dendrite_fem.post import fields as fem_fields
 
 #: units of the numbers in summary.json (SI throughout)
 UNITS = {
-    "anode_area": "m^(d-1)", "counter_area": "m^(d-1)", "pore_area": "m^(d-1)",
-    "total_plating_current": "A (per m of depth in 2D)", "counter_current": "same as total",
-    "applied_current": "same as total", "charge_balance_error": "1",
-    "mean_plating_current_density": "A/m^2", "max_plating_current_density": "A/m^2",
-    "min_plating_current_density": "A/m^2", "max_over_mean": "1", "min_over_mean": "1",
-    "coefficient_of_variation": "1", "share_above_twice_mean": "1", "mean_overpotential": "V",
-    "counter_potential": "V", "ohmic_drop": "V", "film_drop": "V", "conductivity": "S/m", "wagner_length": "m",
-    "wagner_number": "1", "effective_wagner_length": "m", "effective_wagner_number": "1",
-    "area_resistance": "ohm m^2", "thickness": "m", "charge_transfer_resistance": "ohm m^2", "defect_size": "m",
+    "anode_area": "m^(d-1)",
+    "counter_area": "m^(d-1)",
+    "pore_area": "m^(d-1)",
+    "total_plating_current": "A (per m of depth in 2D)",
+    "counter_current": "same as total",
+    "applied_current": "same as total",
+    "charge_balance_error": "1",
+    "mean_plating_current_density": "A/m^2",
+    "max_plating_current_density": "A/m^2",
+    "min_plating_current_density": "A/m^2",
+    "max_over_mean": "1",
+    "min_over_mean": "1",
+    "coefficient_of_variation": "1",
+    "share_above_twice_mean": "1",
+    "mean_overpotential": "V",
+    "counter_potential": "V",
+    "ohmic_drop": "V",
+    "film_drop": "V",
+    "conductivity": "S/m",
+    "wagner_length": "m",
+    "wagner_number": "1",
+    "effective_wagner_length": "m",
+    "effective_wagner_number": "1",
+    "area_resistance": "ohm m^2",
+    "thickness": "m",
+    "charge_transfer_resistance": "ohm m^2",
+    "defect_size": "m",
     "wall_time": "s",
-    "stack_pressure": "Pa", "deposit_pressure": "Pa", "deposit_time": "s", "metal_pressure": "Pa",
-    "youngs_modulus": "Pa", "fracture_toughness": "Pa m^0.5", "stress_intensity": "Pa m^0.5",
-    "peak_principal_stress": "Pa", "interface_pressure_at_tip": "Pa", "interface_pressure_at_rim": "Pa",
-    "contact_pressure_min": "Pa", "contact_pressure_max": "Pa", "lateral_stress_of_stack": "Pa",
-    "critical_deposit_pressure": "Pa", "volume": "m^d (per m of depth in 2D)", "size": "m",
-}  # fmt: skip
+    "stack_pressure": "Pa",
+    "deposit_pressure": "Pa",
+    "deposit_time": "s",
+    "metal_pressure": "Pa",
+    "youngs_modulus": "Pa",
+    "fracture_toughness": "Pa m^0.5",
+    "stress_intensity": "Pa m^0.5",
+    "peak_principal_stress": "Pa",
+    "interface_pressure_at_tip": "Pa",
+    "interface_pressure_at_rim": "Pa",
+    "contact_pressure_min": "Pa",
+    "contact_pressure_max": "Pa",
+    "lateral_stress_of_stack": "Pa",
+    "critical_deposit_pressure": "Pa",
+    "volume": "m^d (per m of depth in 2D)",
+    "size": "m",
+}
 
 
 class PhaseTimer:
@@ -99,9 +128,17 @@ def software_versions() -> dict[str, str]:
     }
 
 
-def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Comm = MPI.COMM_WORLD,
-             log=print, force: bool = False, time_floor: bool = False,
-             mesh_cache: Path | None = None) -> dict:  # fmt: skip
+def run_case(
+    case: Case,
+    out: Path,
+    case_file: str,
+    case_hash: str,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    log=print,
+    force: bool = False,
+    time_floor: bool = False,
+    mesh_cache: Path | None = None,
+) -> dict:
     """Solve ``case`` and write its results to ``out``; returns the summary (every rank).
 
     A finished result of the same case and software version is returned as it is
@@ -115,15 +152,25 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
     done = comm.bcast(None if force or comm.rank != 0 else finished_result(out, key), root=0)
     if done is not None:
         if comm.rank == 0:  # said even with --quiet: sweeps and scripts rely on it
-            print(f"{out}: already holds this case's result (same case hash and version); --force recomputes it")
+            print(
+                f"{out}: already holds this case's result (same case hash and version); --force recomputes it"
+            )
         return done
 
     timer = PhaseTimer(comm)
     degree = case.mesh.element_degree
     # the model checks the geometry, before anything is written
-    model = Model(case.window(), case.kinetics_model(), case.driving(), degree=degree,
-                  geometry_order=case.mesh.geometry_order or degree, solver=case.solver_options(),
-                  mechanics=case.mechanical_load(), mesh_cache=mesh_cache, comm=comm)  # fmt: skip
+    model = Model(
+        case.window(),
+        case.kinetics_model(),
+        case.driving(),
+        degree=degree,
+        geometry_order=case.mesh.geometry_order or degree,
+        solver=case.solver_options(),
+        mechanics=case.mechanical_load(),
+        mesh_cache=mesh_cache,
+        comm=comm,
+    )
     window = model.window
     electrolytes = case.electrolytes_to_compare()
 
@@ -142,7 +189,9 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
         resume_dir = rd.resume_dir
         if case.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
             with timer("output"):
-                fem_fields.write_tags(rd.path("tags.xdmf"), mesh_data.mesh, mesh_data.cell_tags, mesh_data.facet_tags)
+                fem_fields.write_tags(
+                    rd.path("tags.xdmf"), mesh_data.mesh, mesh_data.cell_tags, mesh_data.facet_tags
+                )
 
         results: dict[str, dict] = {}
         profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -167,47 +216,75 @@ def run_case(case: Case, out: Path, case_file: str, case_hash: str, comm: MPI.Co
             if time_floor and solution.mixed is None:  # the floor compares with the single-potential Newton
                 with timer("poisson_floor"):
                     ksp_opts, _ = linear_solver_options(model.solver, model.num_dofs)
-                    floor = poisson_floor(model.space, problem.sigma, mesh_data.facet_tags,
-                                          model.operation.applied_current_density or 1.0, ksp_opts)  # fmt: skip
+                    floor = poisson_floor(
+                        model.space,
+                        problem.sigma,
+                        mesh_data.facet_tags,
+                        model.operation.applied_current_density or 1.0,
+                        ksp_opts,
+                    )
             with timer("postprocess"):
                 _check_finite(name, solution.metrics.to_dict())
                 solution.current_density  # noqa: B018
             profiles[name] = (solution.profile.plating_current, solution.profile.overpotential)
             if solution.profile.pressure is not None:
                 pressure_profiles[name] = solution.profile.pressure
-            gathered[name] = _write_solution_fields(rd.path, solution, case.output.fields,
-                                                    case.output.figures or case.output.fields, timer)  # fmt: skip
+            gathered[name] = _write_solution_fields(
+                rd.path, solution, case.output.fields, case.output.figures or case.output.fields, timer
+            )
             results[name] = solution.record(floor)
             if comm.rank == 0:
                 g = gathered[name]
-                plot = {} if g is None else {
-                    "points": g.points, "cells": g.cells, "potential": g.nodal["potential"],
-                    "current_density": g.cellwise["current_density"],
-                    "current_density_magnitude": g.cellwise["current_density_magnitude"],
-                }  # fmt: skip
+                plot = (
+                    {}
+                    if g is None
+                    else {
+                        "points": g.points,
+                        "cells": g.cells,
+                        "potential": g.nodal["potential"],
+                        "current_density": g.cellwise["current_density"],
+                        "current_density_magnitude": g.cellwise["current_density_magnitude"],
+                    }
+                )
                 if name in pressure_profiles:
                     plot["pressure"] = pressure_profiles[name]
                 np.savez(resume_dir / f"{name}.npz", i_dep=profiles[name][0], eta=profiles[name][1], **plot)
             rd.mark_finished(name, results[name])
             m = solution.metrics
-            say(f"  {solution.report.newton_iterations} Newton steps, max/mean {m.max_over_mean:.4f}, "
-                f"charge balance {m.charge_balance_error:.1e}")  # fmt: skip
+            say(
+                f"  {solution.report.newton_iterations} Newton steps, max/mean {m.max_over_mean:.4f}, "
+                f"charge balance {m.charge_balance_error:.1e}"
+            )
             fault(f"finished:{name}", comm.rank)
 
         fault("output", comm.rank)
         if comm.rank == 0:
-            _write_profile_and_figures(rd.path, model, profiles, pressure_profiles, gathered, case.output.figures,
-                                       f"dendrite-fem {dendrite_fem.__version__}, case sha256 {case_hash}", timer)  # fmt: skip
-        case_record = {"name": case.case.name, "description": case.case.description, "file": case_file,
-                       "sha256": case_hash, "input": case.model_dump(mode="json")}  # fmt: skip
+            _write_profile_and_figures(
+                rd.path,
+                model,
+                profiles,
+                pressure_profiles,
+                gathered,
+                case.output.figures,
+                f"dendrite-fem {dendrite_fem.__version__}, case sha256 {case_hash}",
+                timer,
+            )
+        case_record = {
+            "name": case.case.name,
+            "description": case.case.description,
+            "file": case_file,
+            "sha256": case_hash,
+            "input": case.model_dump(mode="json"),
+        }
         summary = _summary(model, case_record, results, [k for k in rd.resumed if k in results], key, timer)
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return summary
 
 
-def write_result(out: Path, model: Model, solutions: list[Solution], fields: bool = True,
-                 figures_too: bool = True) -> Path:  # fmt: skip
+def write_result(
+    out: Path, model: Model, solutions: list[Solution], fields: bool = True, figures_too: bool = True
+) -> Path:
     """Write ``solutions`` of ``model`` into ``out`` as ``dendrite-fem run`` lays out a result
     (all files at once, replacing an earlier result); for :meth:`dendrite_fem.model.Solution.write`."""
     comm = model.comm
@@ -224,16 +301,28 @@ def write_result(out: Path, model: Model, solutions: list[Solution], fields: boo
                 pressures[name] = s.profile.pressure
             gathered[name] = _write_solution_fields(rd.path, s, fields, fields or figures_too, timer)
         if comm.rank == 0:
-            _write_profile_and_figures(rd.path, model, profiles, pressures, gathered, figures_too,
-                                       f"dendrite-fem {dendrite_fem.__version__} (Python API)", timer)  # fmt: skip
+            _write_profile_and_figures(
+                rd.path,
+                model,
+                profiles,
+                pressures,
+                gathered,
+                figures_too,
+                f"dendrite-fem {dendrite_fem.__version__} (Python API)",
+                timer,
+            )
         case_record = {"name": out.name, "description": "", "file": None, "sha256": None, "input": None}
-        summary = _summary(model, case_record, {s.electrolyte.key: s.record() for s in solutions}, [], "python-api", timer)
+        summary = _summary(
+            model, case_record, {s.electrolyte.key: s.record() for s in solutions}, [], "python-api", timer
+        )
         if comm.rank == 0:
             write_json(rd.path("summary.json"), summary)
     return out
 
 
-def _write_solution_fields(path, solution: Solution, fields: bool, gather: bool, timer) -> fem_fields.GatheredField | None:
+def _write_solution_fields(
+    path, solution: Solution, fields: bool, gather: bool, timer
+) -> fem_fields.GatheredField | None:
     """The fields of one solution (XDMF in parallel, the .vtu on rank 0) and, for the figures,
     the gathered vertex and cell data (None when neither is wanted)."""
     model, problem = solution.model, solution.problem
@@ -245,8 +334,11 @@ def _write_solution_fields(path, solution: Solution, fields: bool, gather: bool,
         with timer("output"):
             # XDMF writes nodal data at the geometry nodes: use the geometry's degree
             geometry_degree = mesh.geometry.cmap.degree
-            V_out = model.space if geometry_degree == model.degree else dolfinx.fem.functionspace(
-                mesh, ("Lagrange", geometry_degree))  # fmt: skip
+            V_out = (
+                model.space
+                if geometry_degree == model.degree
+                else dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree))
+            )
             phi_out = fem_fields.interpolant(problem.phi, V_out)
             extra = []
             if solution.mixed is not None:
@@ -254,10 +346,16 @@ def _write_solution_fields(path, solution: Solution, fields: bool, gather: bool,
                 phi_e.interpolate(solution.mixed.solution.sub(1))
                 extra = [phi_e, interphase_plating_field(solution.mixed, model.mesh.cell_tags)]
             if solution.mechanics is not None:
-                u_out = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree, (mesh.geometry.dim,))),
-                                             name="displacement")  # fmt: skip
+                u_out = dolfinx.fem.Function(
+                    dolfinx.fem.functionspace(mesh, ("Lagrange", geometry_degree, (mesh.geometry.dim,))),
+                    name="displacement",
+                )
                 u_out.interpolate(solution.mechanics.displacement)
-                extra = [u_out, fem_fields.interpolant(solution.mechanics.pressure, V_out), solution.principal_stress]
+                extra = [
+                    u_out,
+                    fem_fields.interpolant(solution.mechanics.pressure, V_out),
+                    solution.principal_stress,
+                ]
             fem_fields.write_fields(path(f"fields_{name}.xdmf"), [phi_out, i_vec, i_mag, *extra])
     gathered = None
     if gather:
@@ -271,8 +369,9 @@ def _write_solution_fields(path, solution: Solution, fields: bool, gather: bool,
     return gathered
 
 
-def _write_profile_and_figures(path, model: Model, profiles: dict, pressures: dict, gathered: dict, draw: bool,
-                               description: str, timer) -> None:  # fmt: skip
+def _write_profile_and_figures(
+    path, model: Model, profiles: dict, pressures: dict, gathered: dict, draw: bool, description: str, timer
+) -> None:
     """interface_profile.csv and, if ``draw``, the two figures (rank 0)."""
     window, trace = model.window, model.trace
     applied = model.operation.applied_current_density
@@ -283,9 +382,14 @@ def _write_profile_and_figures(path, model: Model, profiles: dict, pressures: di
             provenance = {"Description": description}
             figures.current_maps(path("current_maps.png"), gathered, window, applied, provenance)
             figures.interface_profile(
-                path("interface_profile.png"), trace.points[:, 0], trace.on_anode,
-                {k: v[0] for k, v in profiles.items()}, applied, window, provenance,
-            )  # fmt: skip
+                path("interface_profile.png"),
+                trace.points[:, 0],
+                trace.on_anode,
+                {k: v[0] for k, v in profiles.items()},
+                applied,
+                window,
+                provenance,
+            )
 
 
 def _summary(model: Model, case_record: dict, results: dict, resumed: list[str], key: str, timer) -> dict:
@@ -330,10 +434,14 @@ def _restore(rd: ResultDirectory, resume_dir: Path, name: str, comm: MPI.Comm):
     gathered = None
     if stored is not None and "points" in stored:
         gathered = fem_fields.GatheredField(
-            stored["points"], stored["cells"], {"potential": stored["potential"]},
-            {"current_density": stored["current_density"],
-             "current_density_magnitude": stored["current_density_magnitude"]},
-        )  # fmt: skip
+            stored["points"],
+            stored["cells"],
+            {"potential": stored["potential"]},
+            {
+                "current_density": stored["current_density"],
+                "current_density_magnitude": stored["current_density_magnitude"],
+            },
+        )
     return rd.finished[name], profile, gathered, pressure
 
 
@@ -342,7 +450,8 @@ def _check_finite(name: str, metrics: dict) -> None:
     if bad:
         raise ConvergenceError(
             f"{name}: the solution gives non-finite {', '.join(bad)}; check the conductivity and "
-            "kinetic parameters", []
+            "kinetic parameters",
+            [],
         )
 
 
@@ -351,11 +460,16 @@ def _write_profile(path: Path, trace, profiles: dict, dim: int, pressures: dict 
     coords = ["x_m", "y_m"] if dim == 2 else ["x_m", "y_m", "z_m"]
     header = ["s_m", *coords, "boundary"]
     for name in profiles:
-        header += [f"i_dep_{name}_A_per_m2", f"eta_{name}_V"] + ([f"dP_{name}_Pa"] if name in pressures else [])
+        header += [f"i_dep_{name}_A_per_m2", f"eta_{name}_V"] + (
+            [f"dP_{name}_Pa"] if name in pressures else []
+        )
     rows = []
     for k in range(len(trace.points)):
-        row = [f"{trace.arc_length[k]:.9e}", *(f"{c:.9e}" for c in trace.points[k, :dim]),
-               "anode" if trace.on_anode[k] else "pore"]  # fmt: skip
+        row = [
+            f"{trace.arc_length[k]:.9e}",
+            *(f"{c:.9e}" for c in trace.points[k, :dim]),
+            "anode" if trace.on_anode[k] else "pore",
+        ]
         for name, (i_dep, eta) in profiles.items():
             row += [f"{i_dep[k]:.9e}", "" if np.isnan(eta[k]) else f"{eta[k]:.9e}"]
             if name in pressures:

@@ -39,8 +39,15 @@ from dendrite_fem.app.sweep import Run, collect, layout, load_sweep, recorded_ru
 #: Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 _TIME = re.compile(r"^(\d+(:\d{1,2}){0,2}|\d+-\d+(:\d{1,2}){0,2})$")
 #: squeue states of a job that will still run or is running
-_ACTIVE = {"PENDING": "queued", "CONFIGURING": "running", "RUNNING": "running", "COMPLETING": "running",
-           "SUSPENDED": "queued", "REQUEUED": "queued", "RESIZING": "running"}  # fmt: skip
+_ACTIVE = {
+    "PENDING": "queued",
+    "CONFIGURING": "running",
+    "RUNNING": "running",
+    "COMPLETING": "running",
+    "SUSPENDED": "queued",
+    "REQUEUED": "queued",
+    "RESIZING": "running",
+}
 
 
 class SchedulerError(CaseError):
@@ -64,26 +71,36 @@ class SlurmOptions:
 
     def check(self) -> None:
         if not _TIME.match(self.time_limit):
-            raise SchedulerError(f"--time-limit {self.time_limit!r}: not a Slurm time; write minutes ('30'), "
-                                 "'H:MM:SS' ('2:00:00') or 'D-HH:MM' ('1-12:00')")  # fmt: skip
+            raise SchedulerError(
+                f"--time-limit {self.time_limit!r}: not a Slurm time; write minutes ('30'), "
+                "'H:MM:SS' ('2:00:00') or 'D-HH:MM' ('1-12:00')"
+            )
         if self.ranks < 1:
-            raise SchedulerError(f"--np {self.ranks}: a run needs at least one MPI rank; write --np 1 or more")
+            raise SchedulerError(
+                f"--np {self.ranks}: a run needs at least one MPI rank; write --np 1 or more"
+            )
         if self.max_concurrent < 0:
-            raise SchedulerError(f"--max-concurrent {self.max_concurrent}: write 0 (no limit) or a positive number")
+            raise SchedulerError(
+                f"--max-concurrent {self.max_concurrent}: write 0 (no limit) or a positive number"
+            )
         if self.partition is not None and not re.fullmatch(r"[A-Za-z0-9_.,-]+", self.partition):
             raise SchedulerError(f"--partition {self.partition!r}: not a partition name")
         if not re.fullmatch(r"[a-z0-9_]+", self.mpi):
             raise SchedulerError(f"--srun-mpi {self.mpi!r}: not an srun MPI plugin name (e.g. pmi2, pmix)")
         for opt in self.sbatch_options:
             if not opt.startswith("--"):
-                raise SchedulerError(f"--sbatch-option {opt!r}: write it as one long option, e.g. '--account=proj'")
+                raise SchedulerError(
+                    f"--sbatch-option {opt!r}: write it as one long option, e.g. '--account=proj'"
+                )
 
 
 def _sbatch() -> str:
     path = shutil.which("sbatch")
     if path is None:
-        raise SchedulerError("--scheduler slurm: 'sbatch' is not on PATH; run on a Slurm login node (or load "
-                             "its module), or run the sweep here without --scheduler")  # fmt: skip
+        raise SchedulerError(
+            "--scheduler slurm: 'sbatch' is not on PATH; run on a Slurm login node (or load "
+            "its module), or run the sweep here without --scheduler"
+        )
     return path
 
 
@@ -137,7 +154,9 @@ def _submit(args: list[str], script: str, test_only: bool = False) -> str:
     try:
         r = subprocess.run(cmd, input=script, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
-        raise SchedulerError("sbatch did not answer within 2 minutes; is the Slurm controller up (sinfo)?") from None
+        raise SchedulerError(
+            "sbatch did not answer within 2 minutes; is the Slurm controller up (sinfo)?"
+        ) from None
     if r.returncode != 0:
         message = (r.stderr or r.stdout).strip().replace("sbatch: error: ", "")
         raise SchedulerError(f"sbatch refused the job: {message}")
@@ -151,7 +170,9 @@ def _squeue(job_ids: list[str]) -> dict[str, str] | None:
     if squeue is None or not job_ids:
         return None if squeue is None else {}
     try:
-        r = subprocess.run([squeue, "-h", "-r", "--me", "-o", "%i %T"], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [squeue, "-h", "-r", "--me", "-o", "%i %T"], capture_output=True, text=True, timeout=60
+        )
     except subprocess.TimeoutExpired:
         return None
     if r.returncode != 0:
@@ -175,7 +196,9 @@ def _submissions(out: Path) -> list[dict]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError) as exc:
-        raise SchedulerError(f"{_jobs_file(out)}: unreadable ({exc}); move it away to start the records afresh") from None
+        raise SchedulerError(
+            f"{_jobs_file(out)}: unreadable ({exc}); move it away to start the records afresh"
+        ) from None
 
 
 def _write_submissions(out: Path, submissions: list[dict]) -> None:
@@ -230,11 +253,20 @@ def run_states(out: Path, base: Path, runs: list[Run], queue: dict[str, str] | N
             states.append(RunState(run, active, job))
             continue
         if stale:  # finished, but by other code or from another case text: a run would redo it
-            states.append(RunState(run, "outdated", job, "a result of other code or case text; resubmitting redoes it"))
+            states.append(
+                RunState(run, "outdated", job, "a result of other code or case text; resubmitting redoes it")
+            )
             continue
         record = _task_record(out, run)
-        if record is not None and record.get("job") == job and record.get("state") == "running" and queue is None:
-            states.append(RunState(run, "running", job, "squeue unavailable; the task's own record says running"))
+        if (
+            record is not None
+            and record.get("job") == job
+            and record.get("state") == "running"
+            and queue is None
+        ):
+            states.append(
+                RunState(run, "running", job, "squeue unavailable; the task's own record says running")
+            )
             continue
         if record is None or record.get("job") != job:
             detail = "ended before it started" if queue is not None else "no record yet (squeue unavailable)"
@@ -258,36 +290,54 @@ def submit(path: str | Path, out: Path, options: SlurmOptions, force: bool = Fal
     out = Path(out)
     # everything is validated before anything is written or submitted
     path, runs = load_sweep(path)
-    _submit([*_sbatch_args(options, out, name), "--array=1"], _array_script(out, options, force), test_only=True)
+    _submit(
+        [*_sbatch_args(options, out, name), "--array=1"], _array_script(out, options, force), test_only=True
+    )
     base = layout(path, runs, out)
     (out / "slurm" / "tasks").mkdir(parents=True, exist_ok=True)
     queue = _queue(out)
     states = run_states(out, base, runs, queue)
     if queue is None and _submissions(out):
-        raise SchedulerError("squeue cannot be asked, so queued and running runs cannot be told from failed ones; "
-                             "resubmit where squeue works")  # fmt: skip
+        raise SchedulerError(
+            "squeue cannot be asked, so queued and running runs cannot be told from failed ones; "
+            "resubmit where squeue works"
+        )
     busy = [s for s in states if s.state in ("queued", "running")]
-    todo = [s.run for s in states if s.state not in ("queued", "running") and (force or s.state != "finished")]
+    todo = [
+        s.run for s in states if s.state not in ("queued", "running") and (force or s.state != "finished")
+    ]
     finished = sum(s.state == "finished" for s in states)
-    log(f"{len(runs)} runs: {finished} finished, {len(busy)} queued or running in an earlier submission, "
-        f"{len(todo)} to submit")  # fmt: skip
+    log(
+        f"{len(runs)} runs: {finished} finished, {len(busy)} queued or running in an earlier submission, "
+        f"{len(todo)} to submit"
+    )
     submissions = _submissions(out)
     if not todo:
         if not busy:
             log("nothing to submit: collecting sweep.csv and the report now")
             collect_now(out)
         return {}
-    indices = ",".join(str(r.index) for r in todo) + (f"%{options.max_concurrent}" if options.max_concurrent else "")
+    indices = ",".join(str(r.index) for r in todo) + (
+        f"%{options.max_concurrent}" if options.max_concurrent else ""
+    )
     (out / "slurm" / "array.sh").write_text(_array_script(out, options, force))
     (out / "slurm" / "collect.sh").write_text(_collect_script(out))
-    array_args = [*_sbatch_args(options, out, name), f"--array={indices}",
-                  f"--output={(out / 'runs').resolve()}/run-%4a.log"]  # fmt: skip
+    array_args = [
+        *_sbatch_args(options, out, name),
+        f"--array={indices}",
+        f"--output={(out / 'runs').resolve()}/run-%4a.log",
+    ]
     array_job = _submit(array_args, _array_script(out, options, force))
     # the collect job waits for every array still running, this one and any earlier
     waits = [array_job, *sorted({s.job.split("_")[0] for s in busy if s.job})]
-    collect_args = [f"--job-name=dfem-{name}-collect", "--ntasks=1", f"--time={options.time_limit}",
-                    f"--dependency=afterany:{':'.join(waits)}", "--kill-on-invalid-dep=yes",
-                    f"--output={(out / 'slurm').resolve()}/collect-%j.log"]  # fmt: skip
+    collect_args = [
+        f"--job-name=dfem-{name}-collect",
+        "--ntasks=1",
+        f"--time={options.time_limit}",
+        f"--dependency=afterany:{':'.join(waits)}",
+        "--kill-on-invalid-dep=yes",
+        f"--output={(out / 'slurm').resolve()}/collect-%j.log",
+    ]
     if options.partition:
         collect_args.append(f"--partition={options.partition}")
     collect_args += list(options.sbatch_options)
@@ -296,11 +346,19 @@ def submit(path: str | Path, out: Path, options: SlurmOptions, force: bool = Fal
     stale = [s["collect_job"] for s in submissions if s.get("collect_job")]
     if stale and shutil.which("scancel"):
         subprocess.run(["scancel", "--state=PENDING", *stale], capture_output=True, timeout=60)
-    record = {"array_job": array_job, "collect_job": collect_job, "runs": [r.name for r in todo],
-              "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "options": asdict(options), "force": force}  # fmt: skip
+    record = {
+        "array_job": array_job,
+        "collect_job": collect_job,
+        "runs": [r.name for r in todo],
+        "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "options": asdict(options),
+        "force": force,
+    }
     _write_submissions(out, [*submissions, record])
-    log(f"submitted array job {array_job} ({len(todo)} task(s), {options.ranks} rank(s) each) and collect job "
-        f"{collect_job}; job ids in {_jobs_file(out)}")  # fmt: skip
+    log(
+        f"submitted array job {array_job} ({len(todo)} task(s), {options.ranks} rank(s) each) and collect job "
+        f"{collect_job}; job ids in {_jobs_file(out)}"
+    )
     return record
 
 
@@ -309,20 +367,31 @@ def status(out: Path) -> tuple[list[RunState], list[str]]:
     base, runs = recorded_runs(out)
     queue = _queue(out)
     states = run_states(out, base, runs, queue)
-    counts = {k: sum(s.state == k for s in states) for k in ("finished", "running", "queued", "failed", "outdated", "not submitted")}
+    counts = {
+        k: sum(s.state == k for s in states)
+        for k in ("finished", "running", "queued", "failed", "outdated", "not submitted")
+    }
     lines = [f"{out}: {len(runs)} runs: " + ", ".join(f"{v} {k}" for k, v in counts.items())]
     if queue is None:
         lines.append("  (squeue could not be asked: queued and running come from the tasks' own records)")
     for s in states:
         if s.state != "finished":
-            lines.append(f"  {s.run.name}: {s.state}" + (f" (job {s.job})" if s.job else "")
-                         + (f": {s.detail}" if s.detail else ""))  # fmt: skip
+            lines.append(
+                f"  {s.run.name}: {s.state}"
+                + (f" (job {s.job})" if s.job else "")
+                + (f": {s.detail}" if s.detail else "")
+            )
     for sub in _submissions(out):
         collecting = "unknown" if queue is None else queue.get(sub["collect_job"], "ended")
-        lines.append(f"  submitted {sub['submitted']}: array job {sub['array_job']} ({len(sub['runs'])} runs), "
-                     f"collect job {sub['collect_job']} ({collecting})")  # fmt: skip
+        lines.append(
+            f"  submitted {sub['submitted']}: array job {sub['array_job']} ({len(sub['runs'])} runs), "
+            f"collect job {sub['collect_job']} ({collecting})"
+        )
     if (out / "sweep.csv").exists():
-        lines.append(f"  {out / 'sweep.csv'} written {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime((out / 'sweep.csv').stat().st_mtime))}")
+        lines.append(
+            f"  {out / 'sweep.csv'} written "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime((out / 'sweep.csv').stat().st_mtime))}"
+        )
     return states, lines
 
 

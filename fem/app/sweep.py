@@ -36,10 +36,17 @@ from dendrite_fem.geometry.spec import GeometryError
 
 #: columns of sweep.csv taken from each electrolyte's metrics, in this order
 METRIC_COLUMNS = [
-    "max_over_mean", "min_over_mean", "coefficient_of_variation", "share_above_twice_mean",
-    "mean_plating_current_density", "max_plating_current_density", "charge_balance_error",
-    "mean_overpotential", "counter_potential", "ohmic_drop",
-]  # fmt: skip
+    "max_over_mean",
+    "min_over_mean",
+    "coefficient_of_variation",
+    "share_above_twice_mean",
+    "mean_plating_current_density",
+    "max_plating_current_density",
+    "charge_balance_error",
+    "mean_overpotential",
+    "counter_potential",
+    "ohmic_drop",
+]
 
 
 @dataclass
@@ -72,7 +79,7 @@ def load_sweep(path: str | Path) -> tuple[Path, list[Run]]:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
     axes = data.pop("sweep", None)
     if not isinstance(axes, dict) or not axes:
-        raise CaseError(f"{path}: a sweep file needs a [sweep] table of \"dotted.key\" = [values]")
+        raise CaseError(f'{path}: a sweep file needs a [sweep] table of "dotted.key" = [values]')
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise CaseError(f"{path}: sweep.{key!r} must be a non-empty list of values")
@@ -102,7 +109,7 @@ def _base_case(path: Path, out: Path) -> Path:
     base = out / "base_case.toml"
     content = _strip_sweep(text) + "\n"
     if tomllib.loads(content) != data:  # the textual cut must agree with the parsed file
-        raise CaseError(f"{path}: write the [sweep] table as one block of \"key\" = [values] lines")
+        raise CaseError(f'{path}: write the [sweep] table as one block of "key" = [values] lines')
     if not base.exists() or base.read_text() != content:
         base.write_text(content)
     return base
@@ -126,9 +133,10 @@ def layout(path: Path, runs: list[Run], out: Path) -> Path:
     (out / "runs").mkdir(parents=True, exist_ok=True)
     base = _base_case(path, out)
     record = {
-        "sweep_file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sweep_file": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "runs": [{"name": r.name, "overrides": r.overrides, "parameters": r.parameters} for r in runs],
-    }  # fmt: skip
+    }
     tmp = out / ".sweep.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(tmp, out / "sweep.json")
@@ -139,7 +147,9 @@ def recorded_runs(out: Path) -> tuple[Path, list[Run]]:
     """The base case and runs of a sweep directory laid out by :func:`layout`."""
     try:
         record = json.loads((out / "sweep.json").read_text())
-        runs = [Run(int(r["name"].split("-")[1]), r["overrides"], r.get("parameters", {})) for r in record["runs"]]
+        runs = [
+            Run(int(r["name"].split("-")[1]), r["overrides"], r.get("parameters", {})) for r in record["runs"]
+        ]
     except (OSError, ValueError, KeyError, IndexError) as exc:
         raise CaseError(f"{out}: not a sweep directory (no readable sweep.json: {exc})") from None
     return out / "base_case.toml", runs
@@ -148,14 +158,28 @@ def recorded_runs(out: Path) -> tuple[Path, list[Run]]:
 def run_arguments(out: Path, base: Path, run: Run, force: bool = False) -> list[str]:
     """``dendrite-fem`` arguments of one run of the sweep.  Runs that share a geometry (a
     current or electrolyte sweep) mesh it once, through the sweep's mesh cache."""
-    args = ["run", str(base), "--out", str(out / "runs" / run.name), "--quiet", "--mesh-cache", str(out / "meshes")]
+    args = [
+        "run",
+        str(base),
+        "--out",
+        str(out / "runs" / run.name),
+        "--quiet",
+        "--mesh-cache",
+        str(out / "meshes"),
+    ]
     for text in run.overrides:
         args += ["--set", text]
     return args + (["--force"] if force else [])
 
 
-def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, force: bool = False,
-              progress: bool = True) -> tuple[Path, list[dict]]:  # fmt: skip
+def run_sweep(
+    path: str | Path,
+    out: str | Path,
+    jobs: int = 0,
+    ranks: int = 1,
+    force: bool = False,
+    progress: bool = True,
+) -> tuple[Path, list[dict]]:
     """Run (or finish) a sweep on this machine; returns the table path and its rows."""
     path, runs = load_sweep(path)
     out = Path(out)
@@ -173,7 +197,13 @@ def run_sweep(path: str | Path, out: str | Path, jobs: int = 0, ranks: int = 1, 
     status: dict[str, str] = {}
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = [TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}")]
+    columns = [
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    ]
     with Progress(*columns, disable=not progress) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
         task = bar.add_task("", total=len(runs))
         futures = [pool.submit(execute, run) for run in runs]
@@ -208,23 +238,34 @@ def collect(out: Path, runs: list[Run], status: dict[str, str]) -> list[dict]:
             if mech is not None:
                 d = mech["defects"][0] if mech["defects"] else {}
                 mech_cols = {
-                    "stack_pressure_Pa": mech["load"]["stack_pressure"], "deposit_pressure_Pa": d.get("deposit_pressure"),
-                    "interface_pressure_at_feature_Pa": d.get("interface_pressure_at_tip", d.get("interface_pressure_at_rim")),
+                    "stack_pressure_Pa": mech["load"]["stack_pressure"],
+                    "deposit_pressure_Pa": d.get("deposit_pressure"),
+                    "interface_pressure_at_feature_Pa": d.get(
+                        "interface_pressure_at_tip", d.get("interface_pressure_at_rim")
+                    ),
                     "peak_principal_stress_Pa": d.get("peak_principal_stress"),
                     "stress_intensity_over_toughness": d.get("stress_intensity_over_toughness"),
                     "coupling_passes": mech["coupling"]["passes"],
-                }  # fmt: skip
-            rows.append({
-                **base, "status": status.get(run.name, "ok"), "electrolyte": name,
-                "conductivity_S_per_m": r["conductivity"], "wagner_length_m": r["wagner_length"],
-                "wagner_number": r["wagner_number"], "defect_size_m": p["defect_size"],
-                "applied_current_density_A_per_m2": p.get("applied_current_density"),
-                **{k: m[k] for k in METRIC_COLUMNS},
-                "feature": feature.get("name"), "feature_over_mean": feature.get("ratio_to_mean"),
-                "feature_over_applied": feature.get("ratio_to_applied"),
-                "newton_iterations": r["solver"]["newton_iterations"], "dofs": summary["run"]["dofs"],
-                **mech_cols,
-            })  # fmt: skip
+                }
+            rows.append(
+                {
+                    **base,
+                    "status": status.get(run.name, "ok"),
+                    "electrolyte": name,
+                    "conductivity_S_per_m": r["conductivity"],
+                    "wagner_length_m": r["wagner_length"],
+                    "wagner_number": r["wagner_number"],
+                    "defect_size_m": p["defect_size"],
+                    "applied_current_density_A_per_m2": p.get("applied_current_density"),
+                    **{k: m[k] for k in METRIC_COLUMNS},
+                    "feature": feature.get("name"),
+                    "feature_over_mean": feature.get("ratio_to_mean"),
+                    "feature_over_applied": feature.get("ratio_to_applied"),
+                    "newton_iterations": r["solver"]["newton_iterations"],
+                    "dofs": summary["run"]["dofs"],
+                    **mech_cols,
+                }
+            )
     header: list[str] = []
     for row in rows:
         header += [k for k in row if k not in header]

@@ -92,7 +92,9 @@ def poisson_floor(
         t_ksp = timed(lambda: ksp.solve(b, x))
         its = ksp.getIterationNumber()
         if ksp.getConvergedReason() < 0:
-            raise RuntimeError(f"the Poisson floor solve did not converge (KSP reason {ksp.getConvergedReason()})")
+            raise RuntimeError(
+                f"the Poisson floor solve did not converge (KSP reason {ksp.getConvergedReason()})"
+            )
     finally:
         for key in ksp_options:
             opts.delValue(prefix + key)

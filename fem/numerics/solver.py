@@ -35,9 +35,9 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from dendrite_fem.geometry import tags
 from dendrite_fem.physics.conduction import InterfaceProblem
 from dendrite_fem.physics.kinetics import film_law_residual
-from dendrite_fem.geometry import tags
 
 _prefix_counter = itertools.count()
 
@@ -82,8 +82,13 @@ class SolveReport:
 
 #: PETSc log events read for :attr:`SolveReport.phases`
 #: (PCSetUp is logged apart from KSPSolve: the two do not overlap)
-_EVENTS = {"newton": "SNESSolve", "residual_assembly": "SNESFunctionEval",
-           "jacobian_assembly": "SNESJacobianEval", "preconditioner_setup": "PCSetUp", "krylov": "KSPSolve"}  # fmt: skip
+_EVENTS = {
+    "newton": "SNESSolve",
+    "residual_assembly": "SNESFunctionEval",
+    "jacobian_assembly": "SNESJacobianEval",
+    "preconditioner_setup": "PCSetUp",
+    "krylov": "KSPSolve",
+}
 
 
 def _event_times() -> dict[str, float]:
@@ -134,7 +139,9 @@ def _current_scale(problem: InterfaceProblem) -> float:
     one = dolfinx.fem.Constant(V.mesh, 1.0)
     area = integral(one)
     if _galvanostatic(problem):
-        i_ref = abs(problem.operation.applied_current_density) * integral(one, problem.ds(tags.COUNTER)) / area
+        i_ref = (
+            abs(problem.operation.applied_current_density) * integral(one, problem.ds(tags.COUNTER)) / area
+        )
     else:
         i_ref = abs(integral(slope * problem.phi)) / area or problem.kinetics.effective_exchange_current
     v = ufl.TestFunction(V)
@@ -184,7 +191,9 @@ def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:
     return its
 
 
-def _assemble_stiffness_once(nonlinear: dolfinx.fem.petsc.NonlinearProblem, problem: InterfaceProblem) -> None:
+def _assemble_stiffness_once(
+    nonlinear: dolfinx.fem.petsc.NonlinearProblem, problem: InterfaceProblem
+) -> None:
     """Make the Newton Jacobian K + B(φ): the stiffness K is assembled once (it holds the
     Dirichlet rows), each Newton step copies it and adds the kinetic term B(φ), which
     lives on the anode facets only.  This replaces a volume assembly per step by a copy."""
@@ -217,15 +226,21 @@ def _check_film_law(problem: InterfaceProblem) -> None:
     """The thin-film law is solved by a fixed number of local Newton steps inside the form:
     refuse a solution where they did not reach round-off (|φ| far above 0.3 V)."""
     V = problem.phi.function_space
-    dofs = dolfinx.fem.locate_dofs_topological(V, V.mesh.topology.dim - 1, problem.facet_tags.find(tags.ANODE))
+    dofs = dolfinx.fem.locate_dofs_topological(
+        V, V.mesh.topology.dim - 1, problem.facet_tags.find(tags.ANODE)
+    )
     phi = problem.phi.x.array[dofs]
-    local = film_law_residual(phi, problem.overpotential_values(phi), problem.kinetics, problem.film_resistance)
+    local = film_law_residual(
+        phi, problem.overpotential_values(phi), problem.kinetics, problem.film_resistance
+    )
     worst = V.mesh.comm.allreduce(local, op=MPI.MAX)
     if worst > 1e-9:
         raise ConvergenceError(
             f"the thin-film law was not solved to round-off inside the form (relative residual {worst:.1e}); "
             "the interface overpotential is too large for it: mesh the interlayer "
-            "(interlayer.representation = 'meshed') or lower the current", [])
+            "(interlayer.representation = 'meshed') or lower the current",
+            [],
+        )
 
 
 def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = None) -> SolveReport:

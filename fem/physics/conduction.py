@@ -23,13 +23,19 @@ on the anode boundary only; it is symmetric positive definite: CG with GAMG appl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import dolfinx
 import numpy as np
 import ufl
 from dolfinx.fem import Constant, Function
 
-from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current, butler_volmer_slope, film_overpotential
 from dendrite_fem.geometry import tags
+from dendrite_fem.physics.kinetics import (
+    Kinetics,
+    butler_volmer_current,
+    butler_volmer_slope,
+    film_overpotential,
+)
 from dendrite_fem.physics.operation import Operation
 
 
@@ -90,15 +96,23 @@ class InterfaceProblem:
         """i_ct [A/m²] at the DOFs ``dofs`` (on Γa) of the current solution."""
         k = self.kinetics
         eta = self.overpotential_values(self.phi.x.array[dofs])
-        return butler_volmer_current(eta, self.exchange_current_values(dofs), k.alpha_a * k.f, k.alpha_c * k.f)
+        return butler_volmer_current(
+            eta, self.exchange_current_values(dofs), k.alpha_a * k.f, k.alpha_c * k.f
+        )
 
     def overpotential_values(self, phi: np.ndarray) -> np.ndarray:
         """η [V] at the metal for SE-side potentials ``phi`` (numbers or arrays)."""
         if self.film_resistance == 0.0:
             return -np.asarray(phi)
         k = self.kinetics
-        return film_overpotential(np.asarray(phi), k.effective_exchange_current, k.alpha_a * k.f, k.alpha_c * k.f,
-                                  self.film_resistance, butler_volmer_slope(k))  # fmt: skip
+        return film_overpotential(
+            np.asarray(phi),
+            k.effective_exchange_current,
+            k.alpha_a * k.f,
+            k.alpha_c * k.f,
+            self.film_resistance,
+            butler_volmer_slope(k),
+        )
 
     def set_load_fraction(self, fraction: float) -> None:
         """Scale the applied current or voltage to ``fraction`` of its target."""
@@ -120,10 +134,14 @@ def interface_problem(
     function on ``V``, [Pa]) is the local ΔP of the Butler–Volmer pressure factor, which
     multiplies i0 (that of ``kinetics``, uniform ΔP included) point by point."""
     if not (film_resistance >= 0.0 and np.isfinite(film_resistance)):
-        raise ValueError(f"the film resistance must be finite and non-negative, got {film_resistance!r} ohm m^2")
+        raise ValueError(
+            f"the film resistance must be finite and non-negative, got {film_resistance!r} ohm m^2"
+        )
     if pressure is not None and film_resistance > 0.0:
-        raise ValueError("a local pressure field and a thin-film interlayer together are not supported; "
-                         "use a meshed interlayer with the mechanics")  # fmt: skip
+        raise ValueError(
+            "a local pressure field and a thin-film interlayer together are not supported; "
+            "use a meshed interlayer with the mechanics"
+        )
     if pressure is not None and pressure.function_space != V:
         raise ValueError("the pressure field must live on the potential's function space")
     mesh = V.mesh
@@ -143,8 +161,15 @@ def interface_problem(
         c["pressure_coefficient"] = Constant(mesh, kinetics.pressure_coefficient)
         i0 = c["i0"] * ufl.exp(c["pressure_coefficient"] * pressure)
     if film_resistance > 0.0:
-        eta = film_overpotential(phi, c["i0"], c["alpha_a_f"], c["alpha_c_f"], Constant(mesh, film_resistance),
-                                 Constant(mesh, butler_volmer_slope(kinetics)), exp=ufl.exp)  # fmt: skip
+        eta = film_overpotential(
+            phi,
+            c["i0"],
+            c["alpha_a_f"],
+            c["alpha_c_f"],
+            Constant(mesh, film_resistance),
+            Constant(mesh, butler_volmer_slope(kinetics)),
+            exp=ufl.exp,
+        )
     else:
         eta = -phi
     i_ct = butler_volmer_current(eta, i0, c["alpha_a_f"], c["alpha_c_f"], exp=ufl.exp)

@@ -24,7 +24,8 @@ fits into the cavity only by widening it elastically and compressing the metal i
 modulus).  ΔV depends on p through the kinetics, so the two are solved in turn (staggered)
 until G(p) − p, the change a pass asks for, is below ``rtol`` × (P_s + max p): each pass is
 one Newton solve and one small linear system, relaxed by Aitken's method (the map is a
-contraction here: more pressure, a little more plating into the defect).  A fixed ``deposit_pressure`` needs one pass; with no load
+contraction here: more pressure, a little more plating into the defect).  A fixed
+``deposit_pressure`` needs one pass; with no load
 ΔP ≡ 0 and the pressure factor is exactly 1 (the uncoupled problem).
 """
 
@@ -39,13 +40,18 @@ import ufl
 from mpi4py import MPI
 
 from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
+from dendrite_fem.geometry import tags
+from dendrite_fem.numerics.solver import ConvergenceError, SolveReport, SolverOptions, solve_interface
 from dendrite_fem.physics.interface_pressure import boundary_average, normal_traction_pressure
 from dendrite_fem.physics.mechanics import (
-    ANODE_SUPPORT, DEFECT_WALL_BASE, SIDE_NORMAL_BASE, ElasticConstants, max_principal_stress,
-    mechanical_facet_tags, solve_elasticity_loads,
-)  # fmt: skip
-from dendrite_fem.numerics.solver import ConvergenceError, SolveReport, SolverOptions, solve_interface
-from dendrite_fem.geometry import tags
+    ANODE_SUPPORT,
+    DEFECT_WALL_BASE,
+    SIDE_NORMAL_BASE,
+    ElasticConstants,
+    max_principal_stress,
+    mechanical_facet_tags,
+    solve_elasticity_loads,
+)
 
 #: K_I = F p √(π a) for a crack of depth a opened by a pressure p on its faces: an edge crack
 #: in a half-plane (2D, F = 1.122) and a half-penny surface crack at its deepest point
@@ -133,8 +139,10 @@ def interface_mechanics(
     solutions = solve_elasticity_loads(V, mech_tags, constants, loads, rollers)
     # ΔP: the computed contact pressure on the support, the prescribed metal pressure on walls
     wall_loads = [{w: 1.0 for w in walls}] + [{w: float(w == wall) for w in walls} for wall in walls]
-    pressures = [boundary_average({ANODE_SUPPORT: normal_traction_pressure(u, constants)} | on_walls, V1, mech_tags)
-                 for u, on_walls in zip(solutions, wall_loads, strict=True)]  # fmt: skip
+    pressures = [
+        boundary_average({ANODE_SUPPORT: normal_traction_pressure(u, constants)} | on_walls, V1, mech_tags)
+        for u, on_walls in zip(solutions, wall_loads, strict=True)
+    ]
 
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=mech_tags)
     x = ufl.SpatialCoordinate(mesh)
@@ -145,10 +153,21 @@ def interface_mechanics(
     compliance = np.array([[-integral(ufl.dot(u_j, n), w) for u_j in solutions[1:]] for w in walls]).reshape(
         len(walls), len(walls)
     )
-    defects = [DefectMechanics(np.asarray(c, float), a, integral(-x[up] * n[up], w))
-               for (c, a), w in zip(protrusions, walls, strict=True)]  # fmt: skip
-    return InterfaceMechanics(constants, mech_tags, solutions[0], solutions[1:], pressures[0], pressures[1:],
-                              compliance, defects, V1)  # fmt: skip
+    defects = [
+        DefectMechanics(np.asarray(c, float), a, integral(-x[up] * n[up], w))
+        for (c, a), w in zip(protrusions, walls, strict=True)
+    ]
+    return InterfaceMechanics(
+        constants,
+        mech_tags,
+        solutions[0],
+        solutions[1:],
+        pressures[0],
+        pressures[1:],
+        compliance,
+        defects,
+        V1,
+    )
 
 
 @dataclass
@@ -163,8 +182,9 @@ class CoupledReport:
     converged: bool = False
 
 
-def solve_coupled(problem, mechanics: InterfaceMechanics, load: MechanicalLoad,
-                  options: SolverOptions | None = None) -> CoupledReport:  # fmt: skip
+def solve_coupled(
+    problem, mechanics: InterfaceMechanics, load: MechanicalLoad, options: SolverOptions | None = None
+) -> CoupledReport:
     """Solve the interface problem (whose ``pressure`` lives on its potential space) with ΔP
     from ``mechanics`` under ``load``; staggered to convergence when the deposit pressure
     follows from the plating.  Raises ConvergenceError when it does not converge."""
@@ -175,8 +195,9 @@ def solve_coupled(problem, mechanics: InterfaceMechanics, load: MechanicalLoad,
     report = CoupledReport()
     p = np.full(n_def, load.deposit_pressure)
     system = mechanics.compliance + np.diag([d.volume / load.metal_bulk_modulus for d in mechanics.defects])
-    ds = ufl.Measure("ds", domain=mesh, subdomain_data=mechanics.mech_tags,
-                     metadata=problem.ds_anode.metadata())  # fmt: skip
+    ds = ufl.Measure(
+        "ds", domain=mesh, subdomain_data=mechanics.mech_tags, metadata=problem.ds_anode.metadata()
+    )
     i_dep = -problem.charge_transfer_current
     wall_current = [dolfinx.fem.form(i_dep * ds(DEFECT_WALL_BASE + i)) for i in range(n_def)]
     omega, previous = 1.0, None  # Aitken relaxation of the fixed point p = G(p)
@@ -189,7 +210,9 @@ def solve_coupled(problem, mechanics: InterfaceMechanics, load: MechanicalLoad,
         if not load.coupled or n_def == 0:
             report.converged = True
             return report
-        plated = np.array([mesh.comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM) for f in wall_current])
+        plated = np.array(
+            [mesh.comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM) for f in wall_current]
+        )
         volume = load.deposit_time * NA_MOLAR_VOLUME / FARADAY * plated
         residual = np.linalg.solve(system, volume) - p  # G(p) − p
         change = float(np.max(np.abs(residual)))
@@ -208,9 +231,11 @@ def solve_coupled(problem, mechanics: InterfaceMechanics, load: MechanicalLoad,
             report.deposit_pressures.append([float(v) for v in p])
             report.converged = True
             return report
-    history = [f"pass {j + 1}: deposit pressures {[f'{v / 1e6:.6g} MPa' for v in ps]}, change "
-               f"{(report.changes[j] / 1e6 if j < len(report.changes) else float('nan')):.3e} MPa"
-               for j, ps in enumerate(report.deposit_pressures)]  # fmt: skip
+    history = [
+        f"pass {j + 1}: deposit pressures {[f'{v / 1e6:.6g} MPa' for v in ps]}, change "
+        f"{(report.changes[j] / 1e6 if j < len(report.changes) else float('nan')):.3e} MPa"
+        for j, ps in enumerate(report.deposit_pressures)
+    ]
     raise ConvergenceError(
         f"the electro-mechanical coupling did not converge in {load.max_iterations} passes; lower "
         "mechanics.deposit_time (a smaller deposit) or raise mechanics.max_iterations",
@@ -218,8 +243,13 @@ def solve_coupled(problem, mechanics: InterfaceMechanics, load: MechanicalLoad,
     )
 
 
-def stress_report(mechanics: InterfaceMechanics, load: MechanicalLoad, deposit: list[float],
-                  fracture_toughness: float | None, window_defects) -> tuple[dict, dolfinx.fem.Function]:  # fmt: skip
+def stress_report(
+    mechanics: InterfaceMechanics,
+    load: MechanicalLoad,
+    deposit: list[float],
+    fracture_toughness: float | None,
+    window_defects,
+) -> tuple[dict, dolfinx.fem.Function]:
     """Stresses that matter for fracture: per defect the largest principal stress in the SE
     within one defect size of it, ΔP at its tip, and for a protrusion the stress-intensity
     estimate K_I = F (P_s + p − σ_lat) √(π a) of a crack of its depth opened by the metal's
@@ -234,7 +264,9 @@ def stress_report(mechanics: InterfaceMechanics, load: MechanicalLoad, deposit: 
     nu = mechanics.constants.poisson_ratio
     Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
     s1 = dolfinx.fem.Function(Q, name="max_principal_stress")
-    s1.interpolate(dolfinx.fem.Expression(max_principal_stress(u, mechanics.constants), Q.element.interpolation_points))
+    s1.interpolate(
+        dolfinx.fem.Expression(max_principal_stress(u, mechanics.constants), Q.element.interpolation_points)
+    )
     num_cells = mesh.topology.index_map(dim).size_local
     mid = dolfinx.mesh.compute_midpoints(mesh, dim, np.arange(num_cells, dtype=np.int32))
     p1 = mechanics.pressure
@@ -254,9 +286,17 @@ def stress_report(mechanics: InterfaceMechanics, load: MechanicalLoad, deposit: 
             tip[0] += d.shape.half_width  # the rim
         dist = np.linalg.norm(coords1 - tip, axis=1) if len(coords1) else np.array([np.inf])
         j = int(np.argmin(dist))
-        _, tip_pressure = min(comm.allgather((float(dist[j]), float(p1.x.array[j]) if len(coords1) else np.nan)))
-        record = {"kind": d.kind, "size": a, "peak_principal_stress": peak,
-                  "interface_pressure_at_tip" if d.kind == "protrusion" else "interface_pressure_at_rim": tip_pressure}  # fmt: skip
+        _, tip_pressure = min(
+            comm.allgather((float(dist[j]), float(p1.x.array[j]) if len(coords1) else np.nan))
+        )
+        record = {
+            "kind": d.kind,
+            "size": a,
+            "peak_principal_stress": peak,
+            "interface_pressure_at_tip"
+            if d.kind == "protrusion"
+            else "interface_pressure_at_rim": tip_pressure,
+        }
         if d.kind == "protrusion":
             p = deposit[protrusion_index] if protrusion_index < len(deposit) else 0.0
             defect = mechanics.defects[protrusion_index]
@@ -264,11 +304,21 @@ def stress_report(mechanics: InterfaceMechanics, load: MechanicalLoad, deposit: 
             f = CRACK_SHAPE_FACTOR[dim]
             opening = load.stack_pressure + p - sigma_lat
             k_i = f * opening * math.sqrt(math.pi * a)
-            record |= {"deposit_pressure": p, "metal_pressure": load.stack_pressure + p, "volume": defect.volume,
-                       "stress_intensity": k_i, "crack_shape_factor": f}  # fmt: skip
+            record |= {
+                "deposit_pressure": p,
+                "metal_pressure": load.stack_pressure + p,
+                "volume": defect.volume,
+                "stress_intensity": k_i,
+                "crack_shape_factor": f,
+            }
             if fracture_toughness:
-                record |= {"fracture_toughness": fracture_toughness, "stress_intensity_over_toughness": k_i / fracture_toughness,
-                           "critical_deposit_pressure": fracture_toughness / (f * math.sqrt(math.pi * a)) + sigma_lat - load.stack_pressure}  # fmt: skip
+                record |= {
+                    "fracture_toughness": fracture_toughness,
+                    "stress_intensity_over_toughness": k_i / fracture_toughness,
+                    "critical_deposit_pressure": fracture_toughness / (f * math.sqrt(math.pi * a))
+                    + sigma_lat
+                    - load.stack_pressure,
+                }
         out["defects"].append(record)
     # the flat anode's contact pressure, and the FE traction on the walls against the metal pressure
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=mechanics.mech_tags)

@@ -8,7 +8,8 @@ advances along its normal into the SE at the Faraday rate
 (i_dep the plating current density at the marker).  One step of length dt moves every marker
 by v_n dt along its vertex normal; the window sides are mirror planes, so the end markers move
 vertically.  Where parts of the front run into each other (a concave corner of the metal) the
-swallowtail that normal motion forms is cut off (:func:`remove_loops`).  The time step follows the fastest marker, dt = min(dt_max, c Δs / v_max) with
+swallowtail that normal motion forms is cut off (:func:`remove_loops`).  The time step follows
+the fastest marker, dt = min(dt_max, c Δs / v_max) with
 Δs the marker spacing there, so no marker moves more than a fraction c of its spacing.  After
 a step the markers are re-spaced (:func:`respace`): long segments are split (which does not
 change the metal's area) and very short ones merged (which changes it by a triangle, reported).
@@ -81,8 +82,13 @@ def metal_area(points: np.ndarray) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2.0))
 
 
-def time_step(points: np.ndarray, velocity: np.ndarray, spacing: Callable[[np.ndarray], np.ndarray],
-              fraction: float, dt_max: float) -> float:  # fmt: skip
+def time_step(
+    points: np.ndarray,
+    velocity: np.ndarray,
+    spacing: Callable[[np.ndarray], np.ndarray],
+    fraction: float,
+    dt_max: float,
+) -> float:
     """dt = min(dt_max, min_k fraction · Δs_k / v_k) over the markers that move."""
     ds = spacing(points)
     v = np.maximum(velocity, 0.0)

@@ -32,8 +32,12 @@ def normal_traction_pressure(u: dolfinx.fem.Function, constants: ElasticConstant
     return -ufl.dot(n, ufl.dot(stress(u, constants), n))
 
 
-def boundary_average(pieces: dict[int, object], V1: dolfinx.fem.FunctionSpace, facet_tags: dolfinx.mesh.MeshTags,
-                     name: str = "interface_pressure") -> dolfinx.fem.Function:  # fmt: skip
+def boundary_average(
+    pieces: dict[int, object],
+    V1: dolfinx.fem.FunctionSpace,
+    facet_tags: dolfinx.mesh.MeshTags,
+    name: str = "interface_pressure",
+) -> dolfinx.fem.Function:
     """P1 function with the lumped boundary projection of a boundary field given piecewise,
     facet tag → its expression there (UFL or a number), at the vertices of those facets, 0
     elsewhere (collective):  Σ_tag ∫ expr_tag ψ_i ds(tag) / Σ_tag ∫ ψ_i ds(tag)."""
@@ -41,7 +45,9 @@ def boundary_average(pieces: dict[int, object], V1: dolfinx.fem.FunctionSpace, f
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags, metadata={"quadrature_degree": 4})
     psi = ufl.TestFunction(V1)
     one = dolfinx.fem.Constant(mesh, 1.0)
-    num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sum(expr * one * psi * ds(tag) for tag, expr in pieces.items())))
+    num = dolfinx.fem.petsc.assemble_vector(
+        dolfinx.fem.form(sum(expr * one * psi * ds(tag) for tag, expr in pieces.items()))
+    )
     den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(sum(one * psi * ds(tag) for tag in pieces)))
     out = dolfinx.fem.Function(V1, name=name)
     for vec in (num, den):

@@ -35,8 +35,11 @@ class Kinetics:
     pressure: float = 0.0
 
     def __post_init__(self):  # SI numbers or unit strings ("1.3 mA/cm2", "25 degC", "20 MPa")
-        for name, unit, example in (("exchange_current_density", "A/m^2", "1.3 mA/cm2"),
-                                    ("temperature", "K", "298.15 K"), ("pressure", "Pa", "20 MPa")):  # fmt: skip
+        for name, unit, example in (
+            ("exchange_current_density", "A/m^2", "1.3 mA/cm2"),
+            ("temperature", "K", "298.15 K"),
+            ("pressure", "Pa", "20 MPa"),
+        ):
             object.__setattr__(self, name, si(getattr(self, name), unit, example))
 
     @property
@@ -81,8 +84,16 @@ def butler_volmer_current(eta, i0, alpha_a_f, alpha_c_f, exp: Callable = np.exp)
 FILM_NEWTON_STEPS = 8
 
 
-def film_overpotential(phi, i0, alpha_a_f, alpha_c_f, film_resistance, slope, exp: Callable = np.exp,
-                       steps: int = FILM_NEWTON_STEPS):  # fmt: skip
+def film_overpotential(
+    phi,
+    i0,
+    alpha_a_f,
+    alpha_c_f,
+    film_resistance,
+    slope,
+    exp: Callable = np.exp,
+    steps: int = FILM_NEWTON_STEPS,
+):
     """Overpotential η at the metal under a thin ionic film of area resistance R_f [Ω m²]
     when the SE side of the film is at potential φ [V].
 
@@ -98,7 +109,9 @@ def film_overpotential(phi, i0, alpha_a_f, alpha_c_f, film_resistance, slope, ex
     eta = -phi / (1.0 + film_resistance * slope)
     for _ in range(steps):
         g = eta + phi + film_resistance * butler_volmer_current(eta, i0, alpha_a_f, alpha_c_f, exp)
-        dg = 1.0 + film_resistance * i0 * (alpha_a_f * exp(alpha_a_f * eta) + alpha_c_f * exp(-alpha_c_f * eta))
+        dg = 1.0 + film_resistance * i0 * (
+            alpha_a_f * exp(alpha_a_f * eta) + alpha_c_f * exp(-alpha_c_f * eta)
+        )
         eta = eta - g / dg
     return eta
 

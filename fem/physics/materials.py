@@ -139,11 +139,8 @@ LIBRARY: dict[str, Electrolyte] = {
             "Na-beta''-Al2O3",
             2.0 * MS_PER_CM,
             298.15,
-            "ASSUMED: typical polycrystalline value at 25 C from the literature "
-            "(not given in the seeds)",
-            notes=(
-                "interface < 10 ohm cm2 and CCD up to 12 mA/cm2 after heat treatment, seed 002",
-            ),
+            "ASSUMED: typical polycrystalline value at 25 C from the literature (not given in the seeds)",
+            notes=("interface < 10 ohm cm2 and CCD up to 12 mA/cm2 after heat treatment, seed 002",),
         ),
     )
 }
@@ -250,18 +247,31 @@ class Layer:
     specific_area: float = 0.0
 
     def __post_init__(self):
-        for name, unit, example in (("conductivity", "S/m", "0.05 mS/cm"), ("thickness", "m", "1 um"),
-                                    ("electronic_conductivity", "S/m", "0.01 mS/cm"), ("specific_area", "1/m", "1 /um")):  # fmt: skip
+        for name, unit, example in (
+            ("conductivity", "S/m", "0.05 mS/cm"),
+            ("thickness", "m", "1 um"),
+            ("electronic_conductivity", "S/m", "0.01 mS/cm"),
+            ("specific_area", "1/m", "1 /um"),
+        ):
             object.__setattr__(self, name, si(getattr(self, name), unit, example))
         if self.representation not in ("meshed", "resistance"):
-            raise MaterialError(f"interlayer representation {self.representation!r}: 'meshed' or 'resistance'")
+            raise MaterialError(
+                f"interlayer representation {self.representation!r}: 'meshed' or 'resistance'"
+            )
 
     @classmethod
     def from_library(cls, name: str, thickness, representation: str = "meshed") -> Layer:
         """An interlayer of :data:`INTERLAYERS` at ``thickness``."""
         lib = get_interlayer(name)
-        return cls(lib.name, lib.conductivity, thickness, representation, lib.source,  # type: ignore[arg-type]
-                   lib.electronic_conductivity, lib.specific_area)  # fmt: skip
+        return cls(
+            lib.name,
+            lib.conductivity,
+            thickness,
+            representation,
+            lib.source,  # type: ignore[arg-type]
+            lib.electronic_conductivity,
+            lib.specific_area,
+        )
 
     @property
     def area_resistance(self) -> float:
@@ -275,15 +285,27 @@ class Layer:
 
     def record(self) -> dict:
         """The layer as summary.json gives it."""
-        return {"material": self.material, "conductivity": self.conductivity, "thickness": self.thickness,
-                "representation": self.representation, "area_resistance": self.area_resistance,
-                "source": self.source, "electronic_conductivity": self.electronic_conductivity,
-                "specific_area": self.specific_area}  # fmt: skip
+        return {
+            "material": self.material,
+            "conductivity": self.conductivity,
+            "thickness": self.thickness,
+            "representation": self.representation,
+            "area_resistance": self.area_resistance,
+            "source": self.source,
+            "electronic_conductivity": self.electronic_conductivity,
+            "specific_area": self.specific_area,
+        }
 
 
-def electrolyte(material: str | None = None, *, name: str | None = None, conductivity=None,
-                temperature=ROOM_TEMPERATURE, interlayer: Layer | None = None,
-                mechanical: MechanicalProperties | None = None) -> Electrolyte:  # fmt: skip
+def electrolyte(
+    material: str | None = None,
+    *,
+    name: str | None = None,
+    conductivity=None,
+    temperature=ROOM_TEMPERATURE,
+    interlayer: Layer | None = None,
+    mechanical: MechanicalProperties | None = None,
+) -> Electrolyte:
     """An :class:`Electrolyte` from the library (``material``, e.g. "NAS") or from a given
     ``conductivity`` (S/m or e.g. "0.9 mS/cm", valid at ``temperature``), filed under ``name``
     (default: the material's name), with an optional interlayer and elastic constants."""
@@ -291,8 +313,13 @@ def electrolyte(material: str | None = None, *, name: str | None = None, conduct
         label = name or material
         if not label:
             raise MaterialError("an electrolyte given by its conductivity needs a name")
-        base = Electrolyte(label, "", si(conductivity, "S/m", "0.9 mS/cm"), si(temperature, "K", "298.15 K"),
-                           "given in the case file")  # fmt: skip
+        base = Electrolyte(
+            label,
+            "",
+            si(conductivity, "S/m", "0.9 mS/cm"),
+            si(temperature, "K", "298.15 K"),
+            "given in the case file",
+        )
     elif material is not None:
         base = get_electrolyte(material)
     else:
@@ -355,21 +382,29 @@ MECHANICAL: dict[str, MechanicalProperties] = {
     m.name: m
     for m in (
         _from_bulk_shear(
-            "Na", 6.3 * GPA, 3.3 * GPA,
+            "Na",
+            6.3 * GPA,
+            3.3 * GPA,
             "Na metal: bulk modulus 6.3 GPa and shear modulus 3.3 GPa (CRC Handbook of Chemistry "
             "and Physics / WebElements, as tabulated in 'Elastic properties of the elements'); "
             "E and nu derived from them",
-        ),  # fmt: skip
+        ),
         MechanicalProperties(
-            "NAS", 20.0 * GPA, poisson_ratio_from_pugh(0.19), 0.2 * MPA_SQRT_M,
+            "NAS",
+            20.0 * GPA,
+            poisson_ratio_from_pugh(0.19),
+            0.2 * MPA_SQRT_M,
             "nu = 0.411 from G/B = 0.19 (seed 003, citing de Jong et al. 2015); E = 20 GPa and "
             "K_Ic = 0.2 MPa m^0.5 ASSUMED (order of sulfide electrolytes; not in the sources)",
-        ),  # fmt: skip
+        ),
         MechanicalProperties(
-            "NPS", 20.0 * GPA, poisson_ratio_from_pugh(0.458), 0.2 * MPA_SQRT_M,
+            "NPS",
+            20.0 * GPA,
+            poisson_ratio_from_pugh(0.458),
+            0.2 * MPA_SQRT_M,
             "nu = 0.301 from G/B = 0.458 (seed 003, citing de Jong et al. 2015); E = 20 GPa and "
             "K_Ic = 0.2 MPa m^0.5 ASSUMED (order of sulfide electrolytes; not in the sources)",
-        ),  # fmt: skip
+        ),
     )
 }
 

@@ -38,8 +38,10 @@ class ElasticConstants:
 
     def __post_init__(self):
         if not self.youngs_modulus > 0 or not -1.0 < self.poisson_ratio < 0.5:
-            raise ValueError(f"need E > 0 and -1 < nu < 0.5, got E = {self.youngs_modulus!r} Pa, "
-                             f"nu = {self.poisson_ratio!r}")  # fmt: skip
+            raise ValueError(
+                f"need E > 0 and -1 < nu < 0.5, got E = {self.youngs_modulus!r} Pa, "
+                f"nu = {self.poisson_ratio!r}"
+            )
 
     @property
     def lame(self) -> tuple[float, float]:
@@ -65,21 +67,27 @@ def mechanical_facet_tags(
     up = mesh.topology.dim - 1
     anode = facet_tags.find(tags.ANODE)
     mid = dolfinx.mesh.compute_midpoints(mesh, fdim, anode)
-    extent = mesh.comm.allreduce(float(np.ptp(mesh.geometry.x[:, 0])) if mesh.geometry.x.size else 0.0, op=MPI.MAX)
+    extent = mesh.comm.allreduce(
+        float(np.ptp(mesh.geometry.x[:, 0])) if mesh.geometry.x.size else 0.0, op=MPI.MAX
+    )
     on_plane = np.abs(mid[:, up]) < 1e-9 * extent
     values = np.full(len(anode), ANODE_SUPPORT, dtype=np.int32)
     walls = ~on_plane
     if np.any(walls):
         if not protrusion_centres:
-            raise ValueError("the anode has facets off the interface plane but the window has no protrusion; "
-                             "the mechanics supports flat anodes with metal-filled protrusions and pores")  # fmt: skip
+            raise ValueError(
+                "the anode has facets off the interface plane but the window has no protrusion; "
+                "the mechanics supports flat anodes with metal-filled protrusions and pores"
+            )
         centres = np.asarray(protrusion_centres, dtype=float)[:, : mesh.geometry.dim]
         d = np.linalg.norm(mid[walls, None, :up] - centres[None, :, :up], axis=2)
         values[walls] = DEFECT_WALL_BASE + np.argmin(d, axis=1)
     sides = facet_tags.find(tags.SIDE)
     mid_s = dolfinx.mesh.compute_midpoints(mesh, fdim, sides)
-    half = [mesh.comm.allreduce(float(np.max(np.abs(mesh.geometry.x[:, k]), initial=0.0)), op=MPI.MAX)
-            for k in range(up)]  # fmt: skip
+    half = [
+        mesh.comm.allreduce(float(np.max(np.abs(mesh.geometry.x[:, k]), initial=0.0)), op=MPI.MAX)
+        for k in range(up)
+    ]
     axis = np.argmin([np.abs(np.abs(mid_s[:, k]) - half[k]) for k in range(up)], axis=0) if up else []
     side_values = (SIDE_NORMAL_BASE + np.asarray(axis)).astype(np.int32)
     keep = (facet_tags.values != tags.ANODE) & (facet_tags.values != tags.SIDE)
@@ -151,8 +159,9 @@ def solve_elasticity_loads(
     ksp.setErrorIfNotConverged(True)
     out = []
     for tractions in loads:
-        L = dolfinx.fem.form(sum((ufl.inner(t, v) * ds(tag) for tag, t in tractions.items()),
-                                 ufl.inner(zero, v) * ufl.dx))  # fmt: skip
+        L = dolfinx.fem.form(
+            sum((ufl.inner(t, v) * ds(tag) for tag, t in tractions.items()), ufl.inner(zero, v) * ufl.dx)
+        )
         b = dolfinx.fem.petsc.assemble_vector(L)
         dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[bcs])
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)

@@ -34,10 +34,10 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from dendrite_fem.physics.operation import Operation
-from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current
-from dendrite_fem.numerics.solver import ConvergenceError
 from dendrite_fem.geometry import tags
+from dendrite_fem.numerics.solver import ConvergenceError
+from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current
+from dendrite_fem.physics.operation import Operation
 
 _prefix = itertools.count()
 
@@ -80,7 +80,9 @@ def mixed_interphase_problem(
 ) -> MixedInterphaseProblem:
     """The MCI problem on the case mesh; Ω_I is the interlayer subdomain (tag 2)."""
     if not (electronic_conductivity > 0 and specific_area > 0):
-        raise ValueError("a mixed-conducting interphase needs a positive electronic conductivity and specific area")
+        raise ValueError(
+            "a mixed-conducting interphase needs a positive electronic conductivity and specific area"
+        )
     W = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (2,)))
     u = dolfinx.fem.Function(W, name="potentials")
     test = ufl.TestFunction(W)
@@ -90,14 +92,26 @@ def mixed_interphase_problem(
     quad = {"quadrature_degree": 2 * degree + 2}
     dx_i = dx(tags.INTERLAYER, metadata=quad)
     ds_a = ds(tags.ANODE, metadata=quad)
-    c = {k: dolfinx.fem.Constant(mesh, val) for k, val in {
-        "i0": kinetics.effective_exchange_current, "aaf": kinetics.alpha_a * kinetics.f,
-        "acf": kinetics.alpha_c * kinetics.f, "sigma_e": electronic_conductivity, "a_v": specific_area}.items()}  # fmt: skip
+    c = {
+        k: dolfinx.fem.Constant(mesh, val)
+        for k, val in {
+            "i0": kinetics.effective_exchange_current,
+            "aaf": kinetics.alpha_a * kinetics.f,
+            "acf": kinetics.alpha_c * kinetics.f,
+            "sigma_e": electronic_conductivity,
+            "a_v": specific_area,
+        }.items()
+    }
     i_surface = butler_volmer_current(-phi, c["i0"], c["aaf"], c["acf"], exp=ufl.exp)
     s = -c["a_v"] * butler_volmer_current(phi_e - phi, c["i0"], c["aaf"], c["acf"], exp=ufl.exp)
     load = dolfinx.fem.Constant(mesh, float(operation.value))
-    F = (ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx - i_surface * v * ds_a + s * v * dx_i
-         + ufl.inner(c["sigma_e"] * ufl.grad(phi_e), ufl.grad(w)) * dx(tags.INTERLAYER) - s * w * dx_i)  # fmt: skip
+    F = (
+        ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx
+        - i_surface * v * ds_a
+        + s * v * dx_i
+        + ufl.inner(c["sigma_e"] * ufl.grad(phi_e), ufl.grad(w)) * dx(tags.INTERLAYER)
+        - s * w * dx_i
+    )
     fdim = mesh.topology.dim - 1
     V0, to_w = W.sub(1).collapse()
     outside = np.flatnonzero(~interphase_dofs_mask(V0, cell_tags)).astype(np.int32)
@@ -115,7 +129,9 @@ def mixed_interphase_problem(
     return MixedInterphaseProblem(u, F, J, bcs, load, operation, s, dx_i, ds_a)
 
 
-def solve_mixed_interphase(problem: MixedInterphaseProblem, rtol: float = 1e-10, max_iterations: int = 30) -> int:
+def solve_mixed_interphase(
+    problem: MixedInterphaseProblem, rtol: float = 1e-10, max_iterations: int = 30
+) -> int:
     """Newton (MUMPS) from φ = φ_e = 0; returns the Newton steps.  Convergence is judged on
     the residual norm against that of the applied current spread over the anode, as for the
     single-potential problem; failure raises ConvergenceError."""
@@ -123,18 +139,37 @@ def solve_mixed_interphase(problem: MixedInterphaseProblem, rtol: float = 1e-10,
     mesh = u.function_space.mesh
     comm = mesh.comm
     v = ufl.TestFunction(u.function_space)[0]
-    area = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(dolfinx.fem.Constant(mesh, 1.0) * problem.ds_anode)))
-    scale = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(abs(problem.operation.value) / area * v * problem.ds_anode))
+    area = comm.allreduce(
+        dolfinx.fem.assemble_scalar(dolfinx.fem.form(dolfinx.fem.Constant(mesh, 1.0) * problem.ds_anode))
+    )
+    scale = dolfinx.fem.petsc.assemble_vector(
+        dolfinx.fem.form(abs(problem.operation.value) / area * v * problem.ds_anode)
+    )
     scale.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     # three orders below the single-potential test: Newton from zero reaches it in one more step
     # (the Jacobian is exact), and the charge balance then holds to round-off
     atol = 1e-3 * rtol * scale.norm()
     scale.destroy()
-    opts = {"snes_type": "newtonls", "snes_linesearch_type": "bt", "snes_atol": atol, "snes_rtol": 0.0,
-            "snes_stol": 1e-14, "snes_max_it": max_iterations, "ksp_type": "preonly", "pc_type": "lu",
-            "pc_factor_mat_solver_type": "mumps", "snes_error_if_not_converged": False}  # fmt: skip
-    nonlinear = dolfinx.fem.petsc.NonlinearProblem(problem.residual, u, J=problem.jacobian, bcs=problem.bcs,
-                                                   petsc_options=opts, petsc_options_prefix=f"dfem_mci{next(_prefix)}_")  # fmt: skip
+    opts = {
+        "snes_type": "newtonls",
+        "snes_linesearch_type": "bt",
+        "snes_atol": atol,
+        "snes_rtol": 0.0,
+        "snes_stol": 1e-14,
+        "snes_max_it": max_iterations,
+        "ksp_type": "preonly",
+        "pc_type": "lu",
+        "pc_factor_mat_solver_type": "mumps",
+        "snes_error_if_not_converged": False,
+    }
+    nonlinear = dolfinx.fem.petsc.NonlinearProblem(
+        problem.residual,
+        u,
+        J=problem.jacobian,
+        bcs=problem.bcs,
+        petsc_options=opts,
+        petsc_options_prefix=f"dfem_mci{next(_prefix)}_",
+    )
     history, steps = [], 0
     for fraction in (1.0, 0.25, 0.5, 0.75, 1.0):  # plain Newton first, then a short load ramp
         problem.load.value = fraction * problem.operation.value
@@ -147,24 +182,35 @@ def solve_mixed_interphase(problem: MixedInterphaseProblem, rtol: float = 1e-10,
             continue
         snes = nonlinear.solver
         steps += snes.getIterationNumber()
-        ok = snes.getConvergedReason() > 0 and comm.allreduce(bool(np.all(np.isfinite(u.x.array))), op=MPI.LAND)
-        history.append(f"load {fraction}: SNES reason {snes.getConvergedReason()}, {snes.getIterationNumber()} steps")
+        ok = snes.getConvergedReason() > 0 and comm.allreduce(
+            bool(np.all(np.isfinite(u.x.array))), op=MPI.LAND
+        )
+        history.append(
+            f"load {fraction}: SNES reason {snes.getConvergedReason()}, {snes.getIterationNumber()} steps"
+        )
         if ok and fraction == 1.0:
             return steps
         if not ok and fraction != 1.0:
             break
-    raise ConvergenceError("Newton did not converge for the mixed-conducting interphase; check its "
-                           "electronic conductivity and specific area, or refine the interphase mesh", history)  # fmt: skip
+    raise ConvergenceError(
+        "Newton did not converge for the mixed-conducting interphase; check its "
+        "electronic conductivity and specific area, or refine the interphase mesh",
+        history,
+    )
 
 
 def interphase_plating_current(problem: MixedInterphaseProblem) -> float:
     """∫_ΩI s dx [A, per m of depth in 2D]: the current plated inside the interphase."""
     mesh = problem.solution.function_space.mesh
-    return mesh.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(problem.volumetric_plating * problem.dx_interphase)),
-                               op=MPI.SUM)  # fmt: skip
+    return mesh.comm.allreduce(
+        dolfinx.fem.assemble_scalar(dolfinx.fem.form(problem.volumetric_plating * problem.dx_interphase)),
+        op=MPI.SUM,
+    )
 
 
-def interphase_plating_field(problem: MixedInterphaseProblem, cell_tags: dolfinx.mesh.MeshTags) -> dolfinx.fem.Function:
+def interphase_plating_field(
+    problem: MixedInterphaseProblem, cell_tags: dolfinx.mesh.MeshTags
+) -> dolfinx.fem.Function:
     """s [A/m³] per cell (DG0, at the cell midpoints), 0 outside the interphase: for ParaView."""
     mesh = problem.solution.function_space.mesh
     Q = dolfinx.fem.functionspace(mesh, ("DG", 0))

@@ -135,9 +135,15 @@ class PhaseFieldProblem:
     tip_edges: tuple  #: per mesh edge: its two ξ DOFs in ``u`` and the x of its two vertices
 
 
-def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, applied_potential: float,
-                        front: float, seed: int = 0, quadrature_degree: int = 4,
-                        initial_width: float | None = None) -> PhaseFieldProblem:  # fmt: skip
+def phase_field_problem(
+    mesh: dolfinx.mesh.Mesh,
+    params: HongViswanathan2018,
+    applied_potential: float,
+    front: float,
+    seed: int = 0,
+    quadrature_degree: int = 4,
+    initial_width: float | None = None,
+) -> PhaseFieldProblem:
     """The problem on [0, L_x] (× [0, L_y]) with the electrode at x = 0 and the initial planar
     interface at x = ``front`` (the equilibrium profile, w = 0, and φ of that interface carrying
     no current yet; the published input starts from φ = φ_applied ξ).  ``quadrature_degree`` is
@@ -172,10 +178,17 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     sigma = conductivity(xi, p)
     dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": quadrature_degree})
     ion_flux = D * ufl.grad(w) + D_N * ufl.grad(phi)
-    F = ((content - content_old) / dt * q + ufl.inner(ion_flux, ufl.grad(q))
-         + (xi - xi0) / dt * zeta + p.L * p.B * dg * zeta + p.L * p.kappa * ufl.inner(ufl.grad(xi), ufl.grad(zeta))
-         + G * zeta - noise * zeta
-         + sigma * ufl.inner(ufl.grad(phi), ufl.grad(psi)) + p.f_2 * (xi - xi0) / dt * psi) * dx  # fmt: skip
+    F = (
+        (content - content_old) / dt * q
+        + ufl.inner(ion_flux, ufl.grad(q))
+        + (xi - xi0) / dt * zeta
+        + p.L * p.B * dg * zeta
+        + p.L * p.kappa * ufl.inner(ufl.grad(xi), ufl.grad(zeta))
+        + G * zeta
+        - noise * zeta
+        + sigma * ufl.inner(ufl.grad(phi), ufl.grad(psi))
+        + p.f_2 * (xi - xi0) / dt * psi
+    ) * dx
     J = ufl.derivative(F, u, ufl.TrialFunction(W))
 
     comm = mesh.comm
@@ -205,8 +218,13 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
         ind.x.array[dolfinx.fem.locate_dofs_topological(P1, fdim, where)] = 1.0
         ind.x.scatter_forward()
         indicators[name] = ind
-    charge_residual = lambda b: (sigma * ufl.inner(ufl.grad(phi), ufl.grad(b)) + p.f_2 * (xi - xi0) / dt * b) * dx  # noqa: E731
-    ion_residual = lambda b: ((content - content_old) / dt * b + ufl.inner(ion_flux, ufl.grad(b))) * dx  # noqa: E731
+
+    def charge_residual(b):
+        return (sigma * ufl.inner(ufl.grad(phi), ufl.grad(b)) + p.f_2 * (xi - xi0) / dt * b) * dx
+
+    def ion_residual(b):
+        return ((content - content_old) / dt * b + ufl.inner(ion_flux, ufl.grad(b))) * dx
+
     currents = {
         "charge_electrode": dolfinx.fem.form(charge_residual(indicators["electrode"])),
         "charge_reservoir": dolfinx.fem.form(charge_residual(indicators["reservoir"])),
@@ -216,7 +234,13 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     deposit = dolfinx.fem.form(xi * dx)
 
     bcs = []
-    for comp, where, value in ((1, left, 1.0), (2, left, applied_potential), (0, right, 0.0), (1, right, 0.0), (2, right, 0.0)):  # fmt: skip
+    for comp, where, value in (
+        (1, left, 1.0),
+        (2, left, applied_potential),
+        (0, right, 0.0),
+        (1, right, 0.0),
+        (2, right, 0.0),
+    ):
         Vc, _ = W.sub(comp).collapse()
         dofs = dolfinx.fem.locate_dofs_topological((W.sub(comp), Vc), fdim, where)
         value_fn = dolfinx.fem.Function(Vc)
@@ -230,7 +254,7 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     tdim = mesh.topology.dim
     num_cells = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
     cells = np.arange(num_cells, dtype=np.int32)
-    midpoints = dolfinx.mesh.compute_midpoints(mesh, tdim, cells)[:, :max(1, min(2, tdim))].copy()
+    midpoints = dolfinx.mesh.compute_midpoints(mesh, tdim, cells)[:, : max(1, min(2, tdim))].copy()
     midpoints[:, 0] -= lo
     if tdim > 1:
         midpoints[:, 1] -= y_lo
@@ -240,13 +264,33 @@ def phase_field_problem(mesh: dolfinx.mesh.Mesh, params: HongViswanathan2018, ap
     mesh.topology.create_connectivity(1, 0)
     edges = mesh.topology.connectivity(1, 0).array.reshape(-1, 2)
     c2v = mesh.topology.connectivity(tdim, 0).array.reshape(num_cells, -1)
-    vertex_dof = np.empty(mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts, np.int64)
+    vertex_dof = np.empty(
+        mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts, np.int64
+    )
     vertex_dof[c2v.ravel()] = W.sub(1).dofmap.list[:num_cells].ravel()
     vertex_x = np.empty(len(vertex_dof))
     vertex_x[c2v.ravel()] = mesh.geometry.x[mesh.geometry.dofmap[:num_cells].ravel(), 0]
     tip_edges = (vertex_dof[edges], vertex_x[edges])
-    return PhaseFieldProblem(u, u_old, dt, noise, F, J, bcs, p, applied_potential, midpoints, noise_dofs, seed,
-                             height, hi, content, deposit, currents, tip_edges)  # fmt: skip
+    return PhaseFieldProblem(
+        u,
+        u_old,
+        dt,
+        noise,
+        F,
+        J,
+        bcs,
+        p,
+        applied_potential,
+        midpoints,
+        noise_dofs,
+        seed,
+        height,
+        hi,
+        content,
+        deposit,
+        currents,
+        tip_edges,
+    )
 
 
 def _initial_potential(u, p, applied, left, right, fdim) -> dolfinx.fem.Function:
@@ -258,12 +302,19 @@ def _initial_potential(u, p, applied, left, right, fdim) -> dolfinx.fem.Function
     sigma = conductivity(u[1], p)
     trial, test = ufl.TrialFunction(V), ufl.TestFunction(V)
     zero = dolfinx.fem.Constant(V.mesh, 0.0)
-    bcs = [dolfinx.fem.dirichletbc(dolfinx.fem.Constant(V.mesh, value), dolfinx.fem.locate_dofs_topological(V, fdim, facets), V)
-           for value, facets in ((applied, left), (0.0, right))]  # fmt: skip
+    bcs = [
+        dolfinx.fem.dirichletbc(
+            dolfinx.fem.Constant(V.mesh, value), dolfinx.fem.locate_dofs_topological(V, fdim, facets), V
+        )
+        for value, facets in ((applied, left), (0.0, right))
+    ]
     problem = dolfinx.fem.petsc.LinearProblem(
-        sigma * ufl.inner(ufl.grad(trial), ufl.grad(test)) * ufl.dx, zero * test * ufl.dx, bcs=bcs,
+        sigma * ufl.inner(ufl.grad(trial), ufl.grad(test)) * ufl.dx,
+        zero * test * ufl.dx,
+        bcs=bcs,
         petsc_options={"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"},
-        petsc_options_prefix=f"dfem_pf_init{next(_prefix)}_")  # fmt: skip
+        petsc_options_prefix=f"dfem_pf_init{next(_prefix)}_",
+    )
     return problem.solve()
 
 
@@ -280,8 +331,9 @@ def draw_noise(problem: PhaseFieldProblem, step: int) -> None:
     values = np.random.default_rng([problem.seed, step]).random(shape)
     idx = np.floor(problem.midpoints / size).astype(np.int64)
     iy = idx[:, 1] if idx.shape[1] > 1 else np.zeros(len(idx), dtype=np.int64)
-    problem.noise.x.array[problem.noise_dofs] = a * (2.0 * values[np.clip(idx[:, 0], 0, shape[0] - 1),
-                                                                   np.clip(iy, 0, shape[1] - 1)] - 1.0)
+    problem.noise.x.array[problem.noise_dofs] = a * (
+        2.0 * values[np.clip(idx[:, 0], 0, shape[0] - 1), np.clip(iy, 0, shape[1] - 1)] - 1.0
+    )
 
 
 def _sum(comm, form) -> float:
@@ -341,11 +393,18 @@ def record(problem: PhaseFieldProblem, history: PhaseFieldHistory, t: float, dt:
     history.content.append(_sum(comm, problem.content) / ly)
 
 
-def run_phase_field(problem: PhaseFieldProblem, t_end: float, dt0: float = 1e-3, dt_max: float = 0.5,
-                    max_change: float = 0.05, stop: Callable[[PhaseFieldHistory], bool] | None = None,
-                    monitor: Callable[[float, int, PhaseFieldProblem], None] | None = None,
-                    history: PhaseFieldHistory | None = None, t_start: float = 0.0,
-                    step_start: int = 0) -> PhaseFieldHistory:  # fmt: skip
+def run_phase_field(
+    problem: PhaseFieldProblem,
+    t_end: float,
+    dt0: float = 1e-3,
+    dt_max: float = 0.5,
+    max_change: float = 0.05,
+    stop: Callable[[PhaseFieldHistory], bool] | None = None,
+    monitor: Callable[[float, int, PhaseFieldProblem], None] | None = None,
+    history: PhaseFieldHistory | None = None,
+    t_start: float = 0.0,
+    step_start: int = 0,
+) -> PhaseFieldHistory:
     """Backward Euler from ``t_start`` to ``t_end`` (or until ``stop(history)``), Newton with
     MUMPS (relative tolerance 1e-8; a line search that stalls after a 1e6-fold reduction, at the
     round-off floor of the 1e6 conductivity contrast, also counts).  Step control on the order
@@ -355,13 +414,28 @@ def run_phase_field(problem: PhaseFieldProblem, t_end: float, dt0: float = 1e-3,
     when the step falls below 1e-9."""
     mesh = problem.u.function_space.mesh
     comm = mesh.comm
-    opts = {"snes_type": "newtonls", "snes_linesearch_type": "bt", "snes_rtol": 1e-8, "snes_atol": 1e-10,
-            "snes_stol": 0.0, "snes_max_it": 25, "ksp_type": "preonly", "pc_type": "lu",
-            "pc_factor_mat_solver_type": "mumps", "snes_error_if_not_converged": False}  # fmt: skip
+    opts = {
+        "snes_type": "newtonls",
+        "snes_linesearch_type": "bt",
+        "snes_rtol": 1e-8,
+        "snes_atol": 1e-10,
+        "snes_stol": 0.0,
+        "snes_max_it": 25,
+        "ksp_type": "preonly",
+        "pc_type": "lu",
+        "pc_factor_mat_solver_type": "mumps",
+        "snes_error_if_not_converged": False,
+    }
 
     def solver():
-        return dolfinx.fem.petsc.NonlinearProblem(problem.residual, problem.u, J=problem.jacobian, bcs=problem.bcs,
-                                                  petsc_options=opts, petsc_options_prefix=f"dfem_pf{next(_prefix)}_")  # fmt: skip
+        return dolfinx.fem.petsc.NonlinearProblem(
+            problem.residual,
+            problem.u,
+            J=problem.jacobian,
+            bcs=problem.bcs,
+            petsc_options=opts,
+            petsc_options_prefix=f"dfem_pf{next(_prefix)}_",
+        )
 
     nl = solver()
     if history is None:
@@ -378,8 +452,14 @@ def run_phase_field(problem: PhaseFieldProblem, t_end: float, dt0: float = 1e-3,
             nl.solve()
             reason = nl.solver.getConvergedReason()
             norms = nl.solver.getConvergenceHistory()[0]
-            if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH and len(norms) > 1 and norms[-1] <= ROUND_OFF * norms[0]:
-                reason = 1  # the residual fell 1e6-fold and the line search stalled at round-off (σ_s/σ_l = 1e6)
+            if (
+                reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH
+                and len(norms) > 1
+                and norms[-1] <= ROUND_OFF * norms[0]
+            ):
+                reason = (
+                    1  # the residual fell 1e6-fold and the line search stalled at round-off (σ_s/σ_l = 1e6)
+                )
         except PETSc.Error:
             reason = -1
         finite = comm.allreduce(bool(np.all(np.isfinite(problem.u.x.array))), op=MPI.LAND)
@@ -394,8 +474,11 @@ def run_phase_field(problem: PhaseFieldProblem, t_end: float, dt0: float = 1e-3,
             history.rejected += 1
             dt /= 2
             if dt < 1e-9:
-                raise ConvergenceError(f"the phase-field step at t = {t:.6g} did not converge even with dt = {dt:.2e} "
-                                       f"(Newton reason {reason})", [])  # fmt: skip
+                raise ConvergenceError(
+                    f"the phase-field step at t = {t:.6g} did not converge even with dt = {dt:.2e} "
+                    f"(Newton reason {reason})",
+                    [],
+                )
             continue
         t += dt
         step += 1

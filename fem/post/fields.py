@@ -28,7 +28,9 @@ def current_density(problem: InterfaceProblem) -> tuple[dolfinx.fem.Function, do
     i_vec = dolfinx.fem.Function(W, name="current_density")
     i_mag = dolfinx.fem.Function(Q, name="current_density_magnitude")
     i_vec.interpolate(dolfinx.fem.Expression(i_expr, W.element.interpolation_points))
-    i_mag.interpolate(dolfinx.fem.Expression(ufl.sqrt(ufl.inner(i_expr, i_expr)), Q.element.interpolation_points))
+    i_mag.interpolate(
+        dolfinx.fem.Expression(ufl.sqrt(ufl.inner(i_expr, i_expr)), Q.element.interpolation_points)
+    )
     return i_vec, i_mag
 
 
@@ -115,7 +117,6 @@ def interpolant(u: dolfinx.fem.Function, V: dolfinx.fem.FunctionSpace) -> dolfin
     return out
 
 
-
 def write_vtu(path: Path, field: GatheredField) -> None:
     """One unstructured grid with φ at the points and i, |i| per cell (rank 0 only): the
     file ParaView opens without choosing blocks.  Vertex values only (P1 view of φ)."""
@@ -123,8 +124,9 @@ def write_vtu(path: Path, field: GatheredField) -> None:
 
     n, k = field.cells.shape
     kind = pv.CellType.TRIANGLE if k == 3 else pv.CellType.TETRA
-    grid = pv.UnstructuredGrid(np.hstack([np.full((n, 1), k), field.cells]).ravel(), np.full(n, kind, np.uint8),
-                               field.points)  # fmt: skip
+    grid = pv.UnstructuredGrid(
+        np.hstack([np.full((n, 1), k), field.cells]).ravel(), np.full(n, kind, np.uint8), field.points
+    )
     for name, values in field.nodal.items():
         grid.point_data[name] = values
     for name, values in field.cellwise.items():

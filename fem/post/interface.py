@@ -23,9 +23,9 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from dendrite_fem.geometry import tags
 from dendrite_fem.physics.conduction import InterfaceProblem
 from dendrite_fem.physics.kinetics import Kinetics, butler_volmer_current
-from dendrite_fem.geometry import tags
 
 
 def _integral(expr, measure, comm) -> float:
@@ -36,8 +36,11 @@ def _owned(entities: np.ndarray, imap) -> np.ndarray:
     return entities[entities < imap.size_local]
 
 
-def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str, np.ndarray]],
-                      interphase_current: float | None = None) -> dict:  # fmt: skip
+def interface_metrics(
+    problem: InterfaceProblem,
+    feature_points: list[tuple[str, np.ndarray]],
+    interphase_current: float | None = None,
+) -> dict:
     """Homogeneity and cell-level numbers of a solved problem (SI units).  With a
     mixed-conducting interphase, ``interphase_current`` is the current plated inside it
     (dendrite_fem.physics.mixed_conduction): the charge balance counts it, and its share is reported."""
@@ -87,15 +90,23 @@ def interface_metrics(problem: InterfaceProblem, feature_points: list[tuple[str,
         candidates = comm.allgather((float(d[j]), float(local_i[j]) if dofs.size else np.nan))
         dist, value = min(candidates)
         features.append(
-            {"name": name, "point_m": [float(c) for c in point], "distance_to_dof_m": dist,
-             "plating_current_A_per_m2": value, "ratio_to_mean": value / mean,
-             "ratio_to_applied": value / (i_counter if i_counter else counter_current / area_c)}
-        )  # fmt: skip
+            {
+                "name": name,
+                "point_m": [float(c) for c in point],
+                "distance_to_dof_m": dist,
+                "plating_current_A_per_m2": value,
+                "ratio_to_mean": value / mean,
+                "ratio_to_applied": value / (i_counter if i_counter else counter_current / area_c),
+            }
+        )
 
     applied = counter_current if i_counter is None else i_counter * area_c
     inside = interphase_current or 0.0
-    extra = {} if interphase_current is None else {
-        "interphase_plating_current": inside, "share_plated_in_interphase": inside / (total + inside)}  # fmt: skip
+    extra = (
+        {}
+        if interphase_current is None
+        else {"interphase_plating_current": inside, "share_plated_in_interphase": inside / (total + inside)}
+    )
     return {
         **extra,
         "anode_area": area_a,
@@ -171,7 +182,11 @@ def interface_trace(V1: dolfinx.fem.FunctionSpace, facet_tags: dolfinx.mesh.Mesh
     x = mesh.geometry.x
     mesh.topology.create_connectivity(0, tdim)
     vertex_nodes = dolfinx.mesh.entities_to_geometry(
-        mesh, 0, np.arange(mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts, dtype=np.int32)
+        mesh,
+        0,
+        np.arange(
+            mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts, dtype=np.int32
+        ),
     ).ravel()
     segs, kinds = [], []
     for tag, is_anode in ((tags.ANODE, True), (tags.PORE, False)):
@@ -197,7 +212,9 @@ def interface_trace(V1: dolfinx.fem.FunctionSpace, facet_tags: dolfinx.mesh.Mesh
     gathered = comm.gather((local_pts, seg_anode), root=0)
     ordered = None
     if comm.rank == 0:
-        ordered = _order_chain(np.concatenate([g[0] for g in gathered]), np.concatenate([g[1] for g in gathered]))
+        ordered = _order_chain(
+            np.concatenate([g[0] for g in gathered]), np.concatenate([g[1] for g in gathered])
+        )
     points, s, on_anode = comm.bcast(ordered, root=0)
 
     index = {tuple(p): k for k, p in enumerate(points)}
@@ -245,8 +262,13 @@ def _order_chain(seg_pts: np.ndarray, seg_anode: np.ndarray):
     return pts, s, np.array(anode)[order]
 
 
-def plating_profile(trace: InterfaceTrace, phi1: dolfinx.fem.Function, kinetics: Kinetics, overpotential=None,
-                    pressure1: dolfinx.fem.Function | None = None):  # fmt: skip
+def plating_profile(
+    trace: InterfaceTrace,
+    phi1: dolfinx.fem.Function,
+    kinetics: Kinetics,
+    overpotential=None,
+    pressure1: dolfinx.fem.Function | None = None,
+):
     """(i_dep [A/m²], η [V]) along the trace; i_dep = 0 and η = NaN on pore walls.
     ``overpotential`` maps φ to η (InterfaceProblem.overpotential_values; default −φ);
     ``pressure1`` is the local ΔP [Pa] as a P1 function (None: the uniform ΔP of ``kinetics``)."""

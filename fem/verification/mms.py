@@ -31,14 +31,14 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from dendrite_fem.physics.operation import Galvanostatic
-from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
-from dendrite_fem.physics.kinetics import Kinetics
-from dendrite_fem.numerics.solver import SolverOptions, solve_interface
-from dendrite_fem.verification import references
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.operation import Galvanostatic
+from dendrite_fem.verification import references
 
 UM = 1e-6
 SIGMA_BAND, SIGMA_SE = 0.01, 0.09  #: S/m, an NPS-like interlayer under an NAS-like SE
@@ -50,9 +50,14 @@ def mms_window(dim: int, h: float, order: int) -> Window:
     (σ_ex below switches on y < t, so the band must not coat the protrusion)."""
     width, thick = (60 * UM, 40 * UM) if dim == 2 else (40 * UM, 30 * UM)
     return Window(
-        dim, width, thick, defects=(Defect("protrusion", Round(8 * UM)),),
-        sizes=MeshSizes(h, h, h), interlayer_thickness=5 * UM, interlayer_coats_defects=False,
-    )  # fmt: skip
+        dim,
+        width,
+        thick,
+        defects=(Defect("protrusion", Round(8 * UM)),),
+        sizes=MeshSizes(h, h, h),
+        interlayer_thickness=5 * UM,
+        interlayer_coats_defects=False,
+    )
 
 
 def exact_potential(x, dim: int, band: float, length: float):
@@ -107,8 +112,9 @@ def mms_errors(dim: int, degree: int, h: float, comm: MPI.Comm = MPI.COMM_WORLD)
     V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
     sigma = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: SIGMA_SE, tags.INTERLAYER: SIGMA_BAND})
     i0, alpha_a, alpha_c, temperature = 13.0, 0.4, 0.6, 298.15
-    base = interface_problem(V, sigma, m.facet_tags, Kinetics(i0, alpha_a, alpha_c, temperature),
-                             Galvanostatic(0.0))  # fmt: skip
+    base = interface_problem(
+        V, sigma, m.facet_tags, Kinetics(i0, alpha_a, alpha_c, temperature), Galvanostatic(0.0)
+    )
     x = ufl.SpatialCoordinate(m.mesh)
     band = window.interlayer_thickness
     phi_ex = exact_potential(x, dim, band, window.width)
@@ -123,7 +129,9 @@ def mms_errors(dim: int, degree: int, h: float, comm: MPI.Comm = MPI.COMM_WORLD)
     def norm(expr) -> float:
         return math.sqrt(comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * dx)), op=MPI.SUM))
 
-    return MMSResult(h, V.dofmap.index_map.size_global, norm(e * e), norm(ufl.inner(ufl.grad(e), ufl.grad(e))))
+    return MMSResult(
+        h, V.dofmap.index_map.size_global, norm(e * e), norm(ufl.inner(ufl.grad(e), ufl.grad(e)))
+    )
 
 
 def observed_rates(results: list[MMSResult]) -> tuple[float, float]:

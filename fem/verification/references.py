@@ -23,7 +23,9 @@ def _f(temperature: float) -> float:
     return FARADAY / (GAS_CONSTANT * temperature)
 
 
-def plating_overpotential(i_dep: float, i0: float, alpha_a: float, alpha_c: float, temperature: float) -> float:
+def plating_overpotential(
+    i_dep: float, i0: float, alpha_a: float, alpha_c: float, temperature: float
+) -> float:
     """η < 0 at which the anode plates ``i_dep`` > 0: i0 [exp(αa f η) − exp(−αc f η)] = −i_dep;
     for αa = αc = α, η = −asinh(i_dep / 2 i0) / (α f)."""
     f = _f(temperature)
@@ -38,8 +40,14 @@ def wagner_length(sigma: float, i0: float, alpha_a: float, alpha_c: float, tempe
     return sigma / (_f(temperature) * i0 * (alpha_a + alpha_c))
 
 
-def cell_voltage_1d(i_app: float, layers: list[tuple[float, float]], i0: float, alpha_a: float,
-                    alpha_c: float, temperature: float) -> float:  # fmt: skip
+def cell_voltage_1d(
+    i_app: float,
+    layers: list[tuple[float, float]],
+    i0: float,
+    alpha_a: float,
+    alpha_c: float,
+    temperature: float,
+) -> float:
     """Counter-side potential [V] of a flat cell plating at ``i_app`` [A/m²] through
     ``layers`` = [(thickness [m], σ [S/m]), ...]: V = i_app Σ t_k/σ_k − η."""
     ohmic = i_app * sum(t / s for t, s in layers)
@@ -87,8 +95,17 @@ def sinusoid_modulation(amplitude: float, wavelength: float, wagner_length: floa
     return amplitude * k / (1.0 + k * wagner_length)
 
 
-def mixed_interphase_1d(i_app: float, thickness: float, sigma_i: float, sigma_e: float, specific_area: float,
-                        i0: float, alpha_a: float, alpha_c: float, temperature: float) -> tuple[float, float]:  # fmt: skip
+def mixed_interphase_1d(
+    i_app: float,
+    thickness: float,
+    sigma_i: float,
+    sigma_e: float,
+    specific_area: float,
+    i0: float,
+    alpha_a: float,
+    alpha_c: float,
+    temperature: float,
+) -> tuple[float, float]:
     """Flat cell with a mixed-conducting layer 0 < y < t on the metal (dendrite_fem.physics.mixed_conduction),
     solved as a 1-D boundary-value problem by scipy (independent of the finite elements).
 

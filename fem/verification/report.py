@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import platform
 import re
 from pathlib import Path
@@ -39,26 +39,46 @@ def markdown(results: dict, quick: bool) -> str:
         tol = "—" if math.isinf(r.tolerance) else f"{r.tolerance:.0e}"
         flag = "" if r.passed else " **FAIL**"
         lines.append(
-            f"| {r.group} | {r.case.replace('|', chr(92) + '|')} | {_fmt(r.reference)} | {_fmt(r.computed)} | {r.error:.2e}{flag} | {tol} | "
+            f"| {r.group} | {r.case.replace('|', chr(92) + '|')} | {_fmt(r.reference)} | {_fmt(r.computed)} "
+            f"| {r.error:.2e}{flag} | {tol} | "
             f"{r.dofs} | {r.seconds:.1f} |"
         )
-    lines += ["", "Observed MMS convergence rates (least-squares slope over all meshes):", "",
-              "| case | L2 rate (theory) | H1 rate (theory) |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "Observed MMS convergence rates (least-squares slope over all meshes):",
+        "",
+        "| case | L2 rate (theory) | H1 rate (theory) |",
+        "|---|---|---|",
+    ]
     for c in results["convergence"]:
         if c.observed:
-            lines.append(f"| {c.name} | {c.observed['L2']:.3f} ({c.expected['L2']}) | {c.observed['H1']:.3f} ({c.expected['H1']}) |")
-    lines += ["", "Charge balance and mirror symmetry per geometry builder (NPS, 0.51 mA/cm², P1):", "",
-              "| geometry | charge-balance error | symmetry error (max \\|i(x) − i(−x)\\| / mean) | max/mean | DOFs |",
-              "|---|---|---|---|---|"]  # fmt: skip
+            lines.append(
+                f"| {c.name} | {c.observed['L2']:.3f} ({c.expected['L2']}) | {c.observed['H1']:.3f} ({c.expected['H1']}) |"
+            )
+    lines += [
+        "",
+        "Charge balance and mirror symmetry per geometry builder (NPS, 0.51 mA/cm², P1):",
+        "",
+        "| geometry | charge-balance error | symmetry error (max \\|i(x) − i(−x)\\| / mean) | max/mean | DOFs |",
+        "|---|---|---|---|---|",
+    ]
     for g in results["geometry_checks"]:
-        lines.append(f"| {g['geometry']} | {g['charge_balance_error']:.1e} | {g['symmetry_error']:.1e} | "
-                     f"{g['max_over_mean']:.4f} | {g['dofs']} |")  # fmt: skip
-    lines += ["", "Window width (semicircular protrusion r = 10 µm, L = 100 µm, NPS, P2):", "",
-              "| width [µm] | max/mean | change against the widest | tip / applied | change against the widest |",
-              "|---|---|---|---|---|"]  # fmt: skip
+        lines.append(
+            f"| {g['geometry']} | {g['charge_balance_error']:.1e} | {g['symmetry_error']:.1e} | "
+            f"{g['max_over_mean']:.4f} | {g['dofs']} |"
+        )
+    lines += [
+        "",
+        "Window width (semicircular protrusion r = 10 µm, L = 100 µm, NPS, P2):",
+        "",
+        "| width [µm] | max/mean | change against the widest | tip / applied | change against the widest |",
+        "|---|---|---|---|---|",
+    ]
     for w in results["window_width"]:
-        lines.append(f"| {w['width_um']} | {w['max_over_mean']:.5f} | {w['max_over_mean_change']:.1e} | "
-                     f"{w['tip_over_applied']:.5f} | {w['tip_over_applied_change']:.1e} |")  # fmt: skip
+        lines.append(
+            f"| {w['width_um']} | {w['max_over_mean']:.5f} | {w['max_over_mean_change']:.1e} | "
+            f"{w['tip_over_applied']:.5f} | {w['tip_over_applied_change']:.1e} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -67,8 +87,10 @@ def plots(results: dict, out: Path) -> list[str]:
     convs: list[Convergence] = results["convergence"]
     ncol = 3
     nrow = math.ceil(len(convs) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.6 * nrow), constrained_layout=True, squeeze=False)
-    for ax in axes.ravel()[len(convs):]:
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(4.2 * ncol, 3.6 * nrow), constrained_layout=True, squeeze=False
+    )
+    for ax in axes.ravel()[len(convs) :]:
         ax.set_visible(False)
     for ax, c in zip(axes.ravel(), convs, strict=False):
         h = np.array(c.h) * 1e6
@@ -109,8 +131,15 @@ def plots(results: dict, out: Path) -> list[str]:
 
 def to_json(results: dict) -> dict:
     return {
-        "rows": [{**r.__dict__, "error": float(r.error), "passed": bool(r.passed),
-                  "tolerance": None if math.isinf(r.tolerance) else r.tolerance} for r in results["rows"]],  # fmt: skip
+        "rows": [
+            {
+                **r.__dict__,
+                "error": float(r.error),
+                "passed": bool(r.passed),
+                "tolerance": None if math.isinf(r.tolerance) else r.tolerance,
+            }
+            for r in results["rows"]
+        ],
         "convergence": [c.__dict__ for c in results["convergence"]],
         "sinusoid": results["sinusoid"],
         "geometry_checks": results["geometry_checks"],

@@ -18,18 +18,28 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
-from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
 from dendrite_fem.constants import thermal_voltage
-from dendrite_fem.post.fields import interpolant
-from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
-from dendrite_fem.physics.kinetics import Kinetics
-from dendrite_fem.numerics.solver import SolverOptions, solve_interface
-from dendrite_fem.verification import references
-from dendrite_fem.verification.mms import mms_errors, observed_rates
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import InterfaceMesh, build_mesh
-from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Roughness, Round, Window
+from dendrite_fem.geometry.spec import (
+    Cone,
+    Defect,
+    Ellipse,
+    FlatVoid,
+    Gap,
+    MeshSizes,
+    Roughness,
+    Round,
+    Window,
+)
+from dendrite_fem.numerics.solver import SolverOptions, solve_interface
+from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
+from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.operation import Galvanostatic, Operation, Potentiostatic
+from dendrite_fem.post.fields import interpolant
+from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.verification import references
+from dendrite_fem.verification.mms import mms_errors, observed_rates
 
 UM = 1e-6
 I_APP = 5.1  #: 0.51 mA/cm²
@@ -66,8 +76,14 @@ class Convergence:
     observed: dict[str, float] = field(default_factory=dict)
 
 
-def _solve(mesh: InterfaceMesh, sigma: dict[int, float], kinetics: Kinetics, counter: Operation,
-           degree: int, film_resistance: float = 0.0) -> InterfaceProblem:  # fmt: skip
+def _solve(
+    mesh: InterfaceMesh,
+    sigma: dict[int, float],
+    kinetics: Kinetics,
+    counter: Operation,
+    degree: int,
+    film_resistance: float = 0.0,
+) -> InterfaceProblem:
     V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", degree))
     s = conductivity_field(mesh.mesh, mesh.cell_tags, sigma)
     problem = interface_problem(V, s, mesh.facet_tags, kinetics, counter, film_resistance=film_resistance)
@@ -80,7 +96,9 @@ def _integral(problem: InterfaceProblem, expr) -> float:
     return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * problem.ds_anode)))
 
 
-def _with_exact_outer_data(problem: InterfaceProblem, mesh: InterfaceMesh, phi_ex, phi_ex_ufl) -> InterfaceProblem:
+def _with_exact_outer_data(
+    problem: InterfaceProblem, mesh: InterfaceMesh, phi_ex, phi_ex_ufl
+) -> InterfaceProblem:
     """Boundary data of a closed form: φ = φ_ex on the counter side (Dirichlet) and the
     exact flux σ∇φ_ex·n on the lateral sides (added to F and to the linearised guess).
     Dirichlet data on the sides would clash with the anode's small kinetic potential
@@ -89,7 +107,9 @@ def _with_exact_outer_data(problem: InterfaceProblem, mesh: InterfaceMesh, phi_e
     fdim = mesh.mesh.topology.dim - 1
     g = dolfinx.fem.Function(V)
     g.interpolate(lambda x: phi_ex(x[0], x[1]))
-    bc = dolfinx.fem.dirichletbc(g, dolfinx.fem.locate_dofs_topological(V, fdim, mesh.facet_tags.find(tags.COUNTER)))
+    bc = dolfinx.fem.dirichletbc(
+        g, dolfinx.fem.locate_dofs_topological(V, fdim, mesh.facet_tags.find(tags.COUNTER))
+    )
     n = ufl.FacetNormal(mesh.mesh)
     side = ufl.inner(problem.sigma * ufl.grad(phi_ex_ufl), n) * ufl.TestFunction(V) * problem.ds(tags.SIDE)
     a, L = problem.linearised
@@ -105,7 +125,9 @@ def flat_cells(quick: bool) -> list[Row]:
     rows = []
     L, t = 50 * UM, 5 * UM
     currents = [1.27, 5.1] if quick else [1.27, 5.1, 8.2, 51.0]  # 0.127 … 5.1 mA/cm²
-    setups = [("2D", 2, None), ("2D interlayer", 2, t)] + ([] if quick else [("3D", 3, None), ("3D interlayer", 3, t)])
+    setups = [("2D", 2, None), ("2D interlayer", 2, t)] + (
+        [] if quick else [("3D", 3, None), ("3D interlayer", 3, t)]
+    )
     for label, dim, band in setups:
         sizes = MeshSizes(10 * UM, 10 * UM, 10 * UM) if dim == 3 else None
         mesh = build_mesh(Window(dim, 40 * UM, L, sizes=sizes, interlayer_thickness=band))
@@ -117,11 +139,17 @@ def flat_cells(quick: bool) -> list[Row]:
                 t0 = time.perf_counter()
                 p = _solve(mesh, sigma, k, Galvanostatic(i_app), 1)
                 m = interface_metrics(p, [])
-                rows.append(Row(
-                    "1-D cell", f"{label}, αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
-                    references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15), m["counter_potential"],
-                    p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 1e-8,
-                ))  # fmt: skip
+                rows.append(
+                    Row(
+                        "1-D cell",
+                        f"{label}, αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
+                        references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15),
+                        m["counter_potential"],
+                        p.phi.function_space.dofmap.index_map.size_global,
+                        time.perf_counter() - t0,
+                        1e-8,
+                    )
+                )
     return rows
 
 
@@ -138,17 +166,23 @@ def thin_film(quick: bool) -> list[Row]:
     mesh = build_mesh(Window(2, 40 * UM, L))
     for alpha in ((0.5, 0.5), (0.3, 0.7)):
         k = Kinetics(13.0, *alpha)
-        for i_app in ([5.1] if quick else [1.27, 5.1, 51.0]):
+        for i_app in [5.1] if quick else [1.27, 5.1, 51.0]:
             t0 = time.perf_counter()
             p = _solve(mesh, {tags.ELECTROLYTE: sigma}, k, Galvanostatic(i_app), 1, r_f)
             m = interface_metrics(p, [])
             # a film of R_f is a layer of thickness R_f σ_f for any σ_f
             layers = [(L, sigma), (r_f * 1e-4, 1e-4)]
-            rows.append(Row(
-                "thin film", f"flat, R_f=10 Ω cm², αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
-                references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15), m["counter_potential"],
-                p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 1e-8,
-            ))  # fmt: skip
+            rows.append(
+                Row(
+                    "thin film",
+                    f"flat, R_f=10 Ω cm², αa={alpha[0]}, i={i_app / 10:g} mA/cm²",
+                    references.cell_voltage_1d(i_app, layers, 13.0, *alpha, 298.15),
+                    m["counter_potential"],
+                    p.phi.function_space.dofmap.index_map.size_global,
+                    time.perf_counter() - t0,
+                    1e-8,
+                )
+            )
     radius, t = 10 * UM, 0.1 * UM
     sizes = MeshSizes(1 * UM, 1 * UM, 10 * UM) if quick else MeshSizes(0.25 * UM, 0.25 * UM, 5 * UM)
     defect = (Defect("protrusion", Round(radius)),)
@@ -156,7 +190,10 @@ def thin_film(quick: bool) -> list[Row]:
     galv = Galvanostatic(I_APP)
     for label, sigma in (("NAS-like 0.9 mS/cm", 0.09), ("NPS-like 0.1 mS/cm", 0.01)):
         t0 = time.perf_counter()
-        meshed = build_mesh(Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes, interlayer_thickness=t), geometry_order=2)
+        meshed = build_mesh(
+            Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes, interlayer_thickness=t),
+            geometry_order=2,
+        )
         p_m = _solve(meshed, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: t / r_f}, k, galv, 2)
         bare = build_mesh(Window(2, 200 * UM, 60 * UM, defects=defect, sizes=sizes), geometry_order=2)
         p_f = _solve(bare, {tags.ELECTROLYTE: sigma}, k, galv, 2, r_f)
@@ -167,8 +204,18 @@ def thin_film(quick: bool) -> list[Row]:
         for what, key in (("tip current", None), ("max/mean", "max_over_mean")):
             ref = m_m["features"][0]["plating_current_A_per_m2"] if key is None else m_m[key]
             got = m_f["features"][0]["plating_current_A_per_m2"] if key is None else m_f[key]
-            rows.append(Row("thin film", f"film vs meshed layer t = r/100, {label}, {what}", ref, got, dofs, seconds,
-                            0.02, "reference: the meshed layer"))  # fmt: skip
+            rows.append(
+                Row(
+                    "thin film",
+                    f"film vs meshed layer t = r/100, {label}, {what}",
+                    ref,
+                    got,
+                    dofs,
+                    seconds,
+                    0.02,
+                    "reference: the meshed layer",
+                )
+            )
     return rows
 
 
@@ -179,7 +226,11 @@ def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
     plated inside a mixed-conducting layer of a flat cell against a 1-D boundary-value solution."""
     from dendrite_fem.physics.electromechanics import MechanicalLoad, interface_mechanics, solve_coupled
     from dendrite_fem.physics.mechanics import ElasticConstants
-    from dendrite_fem.physics.mixed_conduction import interphase_plating_current, mixed_interphase_problem, solve_mixed_interphase
+    from dendrite_fem.physics.mixed_conduction import (
+        interphase_plating_current,
+        mixed_interphase_problem,
+        solve_mixed_interphase,
+    )
 
     rows = []
     nps = ElasticConstants(20e9, 0.301)
@@ -194,33 +245,68 @@ def mechanics_and_mixed_conduction(quick: bool) -> list[Row]:
     mech = interface_mechanics(flat.mesh, flat.facet_tags, nps, [], 2)
     solve_coupled(p, mech, MechanicalLoad(stack_pressure=pressure))
     pressed = Kinetics(13.0, pressure=pressure)
-    rows.append(Row("mechanics", "flat cell at 125 MPa stack pressure: cell voltage",
-                    references.cell_voltage_1d(I_APP, [(L, sigma)], pressed.effective_exchange_current, 0.5, 0.5, 298.15),
-                    interface_metrics(p, [])["counter_potential"], V.dofmap.index_map.size_global,
-                    time.perf_counter() - t0, 1e-8, "ΔP = −σ_nn from the elasticity"))  # fmt: skip
+    rows.append(
+        Row(
+            "mechanics",
+            "flat cell at 125 MPa stack pressure: cell voltage",
+            references.cell_voltage_1d(
+                I_APP, [(L, sigma)], pressed.effective_exchange_current, 0.5, 0.5, 298.15
+            ),
+            interface_metrics(p, [])["counter_potential"],
+            V.dofmap.index_map.size_global,
+            time.perf_counter() - t0,
+            1e-8,
+            "ΔP = −σ_nn from the elasticity",
+        )
+    )
     t0 = time.perf_counter()
     r = 10 * UM
     sizes = MeshSizes(1 * UM, 1 * UM, 10 * UM) if quick else MeshSizes(0.5 * UM, 0.5 * UM, 8 * UM)
-    boss = build_mesh(Window(2, 400 * UM, 100 * UM, defects=(Defect("protrusion", Round(r)),), sizes=sizes), geometry_order=2)
+    boss = build_mesh(
+        Window(2, 400 * UM, 100 * UM, defects=(Defect("protrusion", Round(r)),), sizes=sizes),
+        geometry_order=2,
+    )
     mech = interface_mechanics(boss.mesh, boss.facet_tags, nps, [(np.zeros(3), r)], 2)
-    rows.append(Row("mechanics", "pressurised semicircular cavity r = 10 µm: compliance ΔA/p",
-                    references.cavity_compliance_plane(r, nps.youngs_modulus, nps.poisson_ratio), float(mech.compliance[0, 0]),
-                    mech.unit_stack.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 0.015,
-                    "reference: infinite plane; the window's free top at 10 r"))  # fmt: skip
+    rows.append(
+        Row(
+            "mechanics",
+            "pressurised semicircular cavity r = 10 µm: compliance ΔA/p",
+            references.cavity_compliance_plane(r, nps.youngs_modulus, nps.poisson_ratio),
+            float(mech.compliance[0, 0]),
+            mech.unit_stack.function_space.dofmap.index_map.size_global,
+            time.perf_counter() - t0,
+            0.015,
+            "reference: infinite plane; the window's free top at 10 r",
+        )
+    )
     t_layer, width, length = 2 * UM, 10 * UM, 20 * UM
     sig, sig_i, sig_e, a_v = 0.01, 5e-3, 1e-3, 1e6
     k_asym = Kinetics(13.0, 0.4, 0.6)
-    share_ref, phi_t = references.mixed_interphase_1d(I_APP, t_layer, sig_i, sig_e, a_v, 13.0, 0.4, 0.6, 298.15)
-    for h in ((0.5,) if quick else (0.5, 0.25)):
+    share_ref, phi_t = references.mixed_interphase_1d(
+        I_APP, t_layer, sig_i, sig_e, a_v, 13.0, 0.4, 0.6, 298.15
+    )
+    for h in (0.5,) if quick else (0.5, 0.25):
         t0 = time.perf_counter()
-        m = build_mesh(Window(2, width, length, sizes=MeshSizes(h * UM, h * UM, 2 * UM), interlayer_thickness=t_layer), geometry_order=2)
+        m = build_mesh(
+            Window(2, width, length, sizes=MeshSizes(h * UM, h * UM, 2 * UM), interlayer_thickness=t_layer),
+            geometry_order=2,
+        )
         s = conductivity_field(m.mesh, m.cell_tags, {tags.ELECTROLYTE: sig, tags.INTERLAYER: sig_i})
         mixed = mixed_interphase_problem(m.mesh, 2, s, sig_e, a_v, m.cell_tags, m.facet_tags, k_asym, galv)
         solve_mixed_interphase(mixed)
         share = interphase_plating_current(mixed) / (I_APP * width)
-        rows.append(Row("mixed-conducting interphase", f"flat cell, σ_e/σ_i = 0.2, t = 2 µm, P2, h = {h:g} µm: share plated inside",
-                        share_ref, share, mixed.solution.function_space.dofmap.index_map.size_global,
-                        time.perf_counter() - t0, 1e-4, "reference: 1-D BVP (scipy solve_bvp)"))  # fmt: skip
+        rows.append(
+            Row(
+                "mixed-conducting interphase",
+                f"flat cell, σ_e/σ_i = 0.2, t = 2 µm, P2, h = {h:g} µm: share plated inside",
+                share_ref,
+                share,
+                mixed.solution.function_space.dofmap.index_map.size_global,
+                time.perf_counter() - t0,
+                1e-4,
+                "reference: 1-D BVP (scipy solve_bvp)",
+            )
+        )
     return rows
 
 
@@ -229,14 +315,20 @@ def phase_field(quick: bool) -> list[Row]:
     stationary Allen–Cahn profile against (1 − tanh((x − x0)/ε))/2, and the planar front at the
     published φ = −0.45 against Faraday's law (front displacement = charge / f_2) and the ion
     balance (content change = influx)."""
-    from dendrite_fem.physics.phase_field import (HongViswanathan2018, equilibrium_profile, order_parameter, phase_field_problem,
-                                 run_phase_field, with_parameters)  # fmt: skip
+    from dendrite_fem.physics.phase_field import (
+        HongViswanathan2018,
+        equilibrium_profile,
+        order_parameter,
+        phase_field_problem,
+        run_phase_field,
+        with_parameters,
+    )
 
     rows = []
     p0 = HongViswanathan2018()
     eps = p0.interface_width
     p = with_parameters(p0, noise=0.0, L_eta=0.0)
-    for n in ((4,) if quick else (4, 8, 16)):
+    for n in (4,) if quick else (4, 8, 16):
         t0 = time.perf_counter()
         mesh = dolfinx.mesh.create_interval(MPI.COMM_SELF, int(round(20 / (eps / n))), [0.0, 20.0])
         problem = phase_field_problem(mesh, p, 0.0, 10.0, initial_width=2 * eps)
@@ -244,9 +336,18 @@ def phase_field(quick: bool) -> list[Row]:
         xi = order_parameter(problem)
         x = xi.function_space.tabulate_dof_coordinates()[:, 0]
         k = int(np.argmin(np.abs(x - (10.0 + eps))))
-        rows.append(Row("phase field", f"stationary profile (L_η = 0) from a front twice too wide, Δx = ε/{n}: ξ(x0 + ε)",
-                        float(equilibrium_profile(x[k], 10.0, p)), float(xi.x.array[k]), 3 * len(x),
-                        time.perf_counter() - t0, 1.5e-3 * (8 / n) ** 2, "reference: (1 − tanh 1)/2, ε = √(2κ/B); O(Δx²)"))  # fmt: skip
+        rows.append(
+            Row(
+                "phase field",
+                f"stationary profile (L_η = 0) from a front twice too wide, Δx = ε/{n}: ξ(x0 + ε)",
+                float(equilibrium_profile(x[k], 10.0, p)),
+                float(xi.x.array[k]),
+                3 * len(x),
+                time.perf_counter() - t0,
+                1.5e-3 * (8 / n) ** 2,
+                "reference: (1 − tanh 1)/2, ε = √(2κ/B); O(Δx²)",
+            )
+        )
     t0 = time.perf_counter()
     pf = with_parameters(p0, noise=0.0)
     mesh = dolfinx.mesh.create_interval(MPI.COMM_SELF, int(round(60 / (eps / 4))), [0.0, 60.0])
@@ -257,12 +358,30 @@ def phase_field(quick: bool) -> list[Row]:
     charge = dt * (a["charge_electrode"] + a["charge_reservoir"])[1:]
     window = a["time"] >= 0.5
     dofs = 3 * (len(mesh.geometry.x))
-    rows.append(Row("phase field", "planar front at φ = −0.45, t ∈ [0.5, 1.5]: displacement of ξ = 1/2",
-                    float(np.sum(charge[window[1:]][1:]) / pf.f_2), float(a["tip"][window][-1] - a["tip"][window][0]),
-                    dofs, seconds, 5e-3, "Faraday: charge through the faces / f_2"))  # fmt: skip
-    rows.append(Row("phase field", "planar front: ion content gained, t ∈ [0, 1.5]",
-                    float(np.sum(dt * a["ion_reservoir"][1:])), float(a["content"][-1] - a["content"][0]),
-                    dofs, seconds, 1e-6, "influx from the reservoir"))  # fmt: skip
+    rows.append(
+        Row(
+            "phase field",
+            "planar front at φ = −0.45, t ∈ [0.5, 1.5]: displacement of ξ = 1/2",
+            float(np.sum(charge[window[1:]][1:]) / pf.f_2),
+            float(a["tip"][window][-1] - a["tip"][window][0]),
+            dofs,
+            seconds,
+            5e-3,
+            "Faraday: charge through the faces / f_2",
+        )
+    )
+    rows.append(
+        Row(
+            "phase field",
+            "planar front: ion content gained, t ∈ [0, 1.5]",
+            float(np.sum(dt * a["ion_reservoir"][1:])),
+            float(a["content"][-1] - a["content"][0]),
+            dofs,
+            seconds,
+            1e-6,
+            "influx from the reservoir",
+        )
+    )
     return rows
 
 
@@ -281,8 +400,9 @@ def _primary_error(window: Window, potential, exact_current, degree: int, where=
     s = conductivity_field(mesh.mesh, mesh.cell_tags, {tags.ELECTROLYTE: sigma})
     p = interface_problem(V, s, mesh.facet_tags, Kinetics(PRIMARY_I0), Potentiostatic(0.0))
     x = ufl.SpatialCoordinate(mesh.mesh)
-    p = _with_exact_outer_data(p, mesh, lambda a, b: potential(a, b, e0, np.sqrt),
-                               potential(x[0], x[1], e0, ufl.sqrt))  # fmt: skip
+    p = _with_exact_outer_data(
+        p, mesh, lambda a, b: potential(a, b, e0, np.sqrt), potential(x[0], x[1], e0, ufl.sqrt)
+    )
     solve_interface(p, SolverOptions(rtol=1e-12, linear_solver="direct"))
     i_h = -p.charge_transfer_current
     i_ex = exact_current(x)
@@ -294,8 +414,15 @@ def _primary_error(window: Window, potential, exact_current, degree: int, where=
 def primary_boss(quick: bool) -> tuple[list[Row], Convergence]:
     """i0 → ∞ at a semicircular boss: i = 2 i_far sin θ on the boss, i_far (1 − a²/x²) on the plane."""
     a = 8 * UM
-    window = lambda h: Window(2, 80 * UM, 40 * UM, defects=(Defect("protrusion", Round(a)),),  # noqa: E731
-                              sizes=MeshSizes(h / 4, h, 4 * h))  # fmt: skip
+
+    def window(h):
+        return Window(
+            2,
+            80 * UM,
+            40 * UM,
+            defects=(Defect("protrusion", Round(a)),),
+            sizes=MeshSizes(h / 4, h, 4 * h),
+        )
 
     def exact_current(x):
         r = ufl.sqrt(x[0] ** 2 + x[1] ** 2)
@@ -306,21 +433,40 @@ def primary_boss(quick: bool) -> tuple[list[Row], Convergence]:
     rows, errs = [], []
     for h in hs:
         t0 = time.perf_counter()
-        err, dofs = _primary_error(window(h), lambda x, y, e0, sqrt: references.primary_boss_potential(x, y, a, e0),
-                                   exact_current, 2)
+        err, dofs = _primary_error(
+            window(h), lambda x, y, e0, sqrt: references.primary_boss_potential(x, y, a, e0), exact_current, 2
+        )
         errs.append(err)
-        rows.append(Row("primary (i0 → ∞)", f"semicircular boss a = 8 µm, P2, h = {h / UM:g} µm",
-                        1.0, 1.0 + err, dofs, time.perf_counter() - t0, 0.01 if h == hs[-1] else math.inf,
-                        "relative L2 error of i_dep over Γa"))  # fmt: skip
-    return rows, Convergence("primary current, boss (P2)", hs, {"L2(Γa)": errs}, {"L2(Γa)": 2.0})  # a guide line
+        rows.append(
+            Row(
+                "primary (i0 → ∞)",
+                f"semicircular boss a = 8 µm, P2, h = {h / UM:g} µm",
+                1.0,
+                1.0 + err,
+                dofs,
+                time.perf_counter() - t0,
+                0.01 if h == hs[-1] else math.inf,
+                "relative L2 error of i_dep over Γa",
+            )
+        )
+    return rows, Convergence(
+        "primary current, boss (P2)", hs, {"L2(Γa)": errs}, {"L2(Γa)": 2.0}
+    )  # a guide line
 
 
 def primary_strip(quick: bool) -> tuple[list[Row], Convergence]:
     """i0 → ∞ next to an insulating strip |x| < a: i = i_far |x| / sqrt(x² − a²), compared for
     |x| > 1.5 a (the rim itself is an inverse square-root singularity)."""
     a = 5 * UM
-    window = lambda h: Window(2, 80 * UM, 40 * UM, defects=(Defect("pore", Gap(a)),),  # noqa: E731
-                              sizes=MeshSizes(h / 8, h, 4 * h))  # fmt: skip
+
+    def window(h):
+        return Window(
+            2,
+            80 * UM,
+            40 * UM,
+            defects=(Defect("pore", Gap(a)),),
+            sizes=MeshSizes(h / 8, h, 4 * h),
+        )
 
     def exact_current(x):
         return I_APP * abs(x[0]) / ufl.sqrt(ufl.max_value(x[0] ** 2 - a**2, (0.01 * a) ** 2))
@@ -332,13 +478,29 @@ def primary_strip(quick: bool) -> tuple[list[Row], Convergence]:
     rows, errs = [], []
     for h in hs:
         t0 = time.perf_counter()
-        err, dofs = _primary_error(window(h), lambda x, y, e0, sqrt: references.primary_strip_potential(x, y, a, e0, sqrt),
-                                   exact_current, 2, away_from_rim)
+        err, dofs = _primary_error(
+            window(h),
+            lambda x, y, e0, sqrt: references.primary_strip_potential(x, y, a, e0, sqrt),
+            exact_current,
+            2,
+            away_from_rim,
+        )
         errs.append(err)
-        rows.append(Row("primary (i0 → ∞)", f"insulating strip a = 5 µm, |x| > 1.5a, P2, h = {h / UM:g} µm",
-                        1.0, 1.0 + err, dofs, time.perf_counter() - t0, 0.01 if h == hs[-1] else math.inf,
-                        "relative L2 error of i_dep over Γa, |x| > 1.5 a"))  # fmt: skip
-    return rows, Convergence("primary current, strip (P2)", hs, {"L2(Γa, |x|>1.5a)": errs}, {"L2(Γa, |x|>1.5a)": 2.0})
+        rows.append(
+            Row(
+                "primary (i0 → ∞)",
+                f"insulating strip a = 5 µm, |x| > 1.5a, P2, h = {h / UM:g} µm",
+                1.0,
+                1.0 + err,
+                dofs,
+                time.perf_counter() - t0,
+                0.01 if h == hs[-1] else math.inf,
+                "relative L2 error of i_dep over Γa, |x| > 1.5 a",
+            )
+        )
+    return rows, Convergence(
+        "primary current, strip (P2)", hs, {"L2(Γa, |x|>1.5a)": errs}, {"L2(Γa, |x|>1.5a)": 2.0}
+    )
 
 
 # --- 3. secondary distribution ----------------------------------------------------------
@@ -348,8 +510,13 @@ def secondary_sinusoid(quick: bool) -> tuple[list[Row], dict]:
     """Shallow sinusoidal electrode, linear regime: δ = A k / (1 + k ℓ_W) over Wagner numbers."""
     amp, lam = 0.15 * UM, 30 * UM
     kwave = 2 * math.pi / lam
-    window = Window(2, 2 * lam, 2 * lam, roughness=Roughness(amp, lam),
-                    sizes=MeshSizes(0.4 * UM, 0.4 * UM, 4 * UM) if quick else MeshSizes(0.15 * UM, 0.15 * UM, 2 * UM))  # fmt: skip
+    window = Window(
+        2,
+        2 * lam,
+        2 * lam,
+        roughness=Roughness(amp, lam),
+        sizes=MeshSizes(0.4 * UM, 0.4 * UM, 4 * UM) if quick else MeshSizes(0.15 * UM, 0.15 * UM, 2 * UM),
+    )
     mesh = build_mesh(window, geometry_order=2)
     k = Kinetics(13.0)
     i_app = 0.13  # i_app / i0 = 1 %: the kinetics are linear to ~1e-5
@@ -366,9 +533,18 @@ def secondary_sinusoid(quick: bool) -> tuple[list[Row], dict]:
         delta = _integral(p, (i_h - mean) * cos) / (mean * _integral(p, cos * cos))
         l_w = references.wagner_length(s, 13.0, 0.5, 0.5, 298.15)
         ref = references.sinusoid_modulation(amp, lam, l_w)
-        rows.append(Row("secondary (linear kinetics)", f"sinusoid A k = {amp * kwave:.3f}, k ℓ_W = {kwave * l_w:.3g}",
-                        ref, delta, p.phi.function_space.dofmap.index_map.size_global, time.perf_counter() - t0, 0.01,
-                        "first Fourier coefficient of i_dep / mean"))  # fmt: skip
+        rows.append(
+            Row(
+                "secondary (linear kinetics)",
+                f"sinusoid A k = {amp * kwave:.3f}, k ℓ_W = {kwave * l_w:.3g}",
+                ref,
+                delta,
+                p.phi.function_space.dofmap.index_map.size_global,
+                time.perf_counter() - t0,
+                0.01,
+                "first Fourier coefficient of i_dep / mean",
+            )
+        )
         curve["wagner"].append(kwave * l_w)
         curve["computed"].append(delta)
         curve["reference"].append(ref)
@@ -396,12 +572,27 @@ def manufactured(quick: bool) -> tuple[list[Row], list[Convergence]]:
         l2, h1 = observed_rates(results)
         seconds = time.perf_counter() - t0
         for norm, rate, theory in (("L2", l2, degree + 1), ("H1", h1, degree)):
-            rows.append(Row("MMS rate", f"{dim}D P{degree} {norm} rate, curved anode, two σ, full BV",
-                            theory, rate, results[-1].dofs, seconds, 0.2 / theory,
-                            f"meshes h = {', '.join(f'{h:g}' for h in sizes)} µm"))  # fmt: skip
-        convs.append(Convergence(f"MMS {dim}D P{degree}", [r.h for r in results],
-                                 {"L2": [r.l2 for r in results], "H1": [r.h1 for r in results]},
-                                 {"L2": degree + 1, "H1": degree}, {"L2": l2, "H1": h1}))  # fmt: skip
+            rows.append(
+                Row(
+                    "MMS rate",
+                    f"{dim}D P{degree} {norm} rate, curved anode, two σ, full BV",
+                    theory,
+                    rate,
+                    results[-1].dofs,
+                    seconds,
+                    0.2 / theory,
+                    f"meshes h = {', '.join(f'{h:g}' for h in sizes)} µm",
+                )
+            )
+        convs.append(
+            Convergence(
+                f"MMS {dim}D P{degree}",
+                [r.h for r in results],
+                {"L2": [r.l2 for r in results], "H1": [r.h1 for r in results]},
+                {"L2": degree + 1, "H1": degree},
+                {"L2": l2, "H1": h1},
+            )
+        )
     return rows, convs
 
 
@@ -411,20 +602,42 @@ def manufactured(quick: bool) -> tuple[list[Row], list[Convergence]]:
 GEOMETRY_CHECKS = {
     "2D semicircle": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Round(8 * UM)),)),
     "2D ellipse": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Ellipse(4 * UM, 12 * UM)),)),
-    "2D notch": Window(2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(15), 1 * UM)),)),
+    "2D notch": Window(
+        2, 100 * UM, 50 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(15), 1 * UM)),)
+    ),
     "2D flat void": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", FlatVoid(10 * UM, 1 * UM)),)),
     "2D pore": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Round(8 * UM)),)),
     "2D strip gap": Window(2, 100 * UM, 50 * UM, defects=(Defect("pore", Gap(8 * UM)),)),
     "2D roughness": Window(2, 100 * UM, 50 * UM, roughness=Roughness(3 * UM, 25 * UM)),
-    "3D hemisphere": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Round(8 * UM)),),
-                            sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
-    "3D pore": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Round(8 * UM)),),
-                      sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
-    "3D cone": Window(3, 50 * UM, 40 * UM, defects=(Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)),),
-                      sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
-    "3D contact gap": Window(3, 50 * UM, 40 * UM, defects=(Defect("pore", Gap(8 * UM)),),
-                             sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM)),
-}  # fmt: skip
+    "3D hemisphere": Window(
+        3,
+        50 * UM,
+        40 * UM,
+        defects=(Defect("protrusion", Round(8 * UM)),),
+        sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM),
+    ),
+    "3D pore": Window(
+        3,
+        50 * UM,
+        40 * UM,
+        defects=(Defect("pore", Round(8 * UM)),),
+        sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM),
+    ),
+    "3D cone": Window(
+        3,
+        50 * UM,
+        40 * UM,
+        defects=(Defect("protrusion", Cone(12 * UM, math.radians(20), 2 * UM)),),
+        sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM),
+    ),
+    "3D contact gap": Window(
+        3,
+        50 * UM,
+        40 * UM,
+        defects=(Defect("pore", Gap(8 * UM)),),
+        sizes=MeshSizes(1.5 * UM, 3 * UM, 12 * UM),
+    ),
+}
 
 
 def conservation_and_symmetry() -> list[dict]:
@@ -440,13 +653,17 @@ def conservation_and_symmetry() -> list[dict]:
         x = trace.points[:, 0]
         anode = trace.on_anode
         mirrored = np.interp(-x[anode], x[anode][np.argsort(x[anode])], i_dep[anode][np.argsort(x[anode])])
-        out.append({
-            "geometry": name,
-            "charge_balance_error": m["charge_balance_error"],
-            "symmetry_error": float(np.max(np.abs(mirrored - i_dep[anode])) / m["mean_plating_current_density"]),
-            "max_over_mean": m["max_over_mean"],
-            "dofs": p.phi.function_space.dofmap.index_map.size_global,
-        })  # fmt: skip
+        out.append(
+            {
+                "geometry": name,
+                "charge_balance_error": m["charge_balance_error"],
+                "symmetry_error": float(
+                    np.max(np.abs(mirrored - i_dep[anode])) / m["mean_plating_current_density"]
+                ),
+                "max_over_mean": m["max_over_mean"],
+                "dofs": p.phi.function_space.dofmap.index_map.size_global,
+            }
+        )
     return out
 
 
