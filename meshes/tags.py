@@ -1,4 +1,4 @@
-"""Fixed names and integer tags of the Gmsh physical groups (physics.md §5).
+"""Fixed names and integer tags of the Gmsh physical groups (docs/model.md §1).
 
 The solver reads these numbers; every geometry builder writes them.  They are
 fixed so that a mesh written by one version can be read by another.

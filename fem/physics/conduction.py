@@ -1,4 +1,4 @@
-"""Weak form of ohmic conduction with Butler–Volmer and counter boundaries (physics.md §2).
+"""Weak form of ohmic conduction with Butler–Volmer and counter boundaries (docs/model.md §2).
 
 Strong form, on the SE (and interlayer) domain Ω with outward normal n:
 

@@ -1,4 +1,4 @@
-"""Sharp-interface growth of the metal (issue 7; physics.md §2).
+"""Sharp-interface growth of the metal (issue 7; docs/model.md §2).
 
 The anode surface, a polyline of markers from the left side of the window to the right,
 advances along its normal into the SE at the Faraday rate

@@ -1,4 +1,4 @@
-"""The local interfacial pressure ΔP of the Butler–Volmer pressure factor (physics.md §2).
+"""The local interfacial pressure ΔP of the Butler–Volmer pressure factor (docs/model.md §2).
 
     ΔP = −n·σ(u) n    on Γa        (compression positive; n points out of the SE into the metal)
 

@@ -1,4 +1,4 @@
-"""Butler–Volmer charge transfer at the SE/anode interface (physics.md §2).
+"""Butler–Volmer charge transfer at the SE/anode interface (docs/model.md §2).
 
     i_ct = i0 · exp((1 − αa) V_Na ΔP / RT) · [exp(αa F η / RT) − exp(−αc F η / RT)]   [A/m²]
     η    = φ_metal − φ − U0 = −φ      (φ_metal = 0, U0 = 0 for Na on Na)

@@ -1,8 +1,9 @@
 """Solid electrolytes from the seed papers, with their sources.
 
-Every value states where it comes from.  ``seed 00N`` refers to the papers in
-``shared/seeds/`` (see ``docs/materials.md``); values marked *assumed* are not in
-the seeds and are labelled as such.
+Every value states where it comes from.  ``seed 00N`` refers to the four papers the project
+comes from, cited with authors, journal, year and DOI in ``docs/materials.md`` (seed 003:
+Yuan et al., Energy Environ. Sci. 18, 4288 (2025), doi:10.1039/d4ee06171c); values marked
+*assumed* are not in the seeds and are labelled as such.
 
 Temperature dependence (where an activation energy E_a is known) follows the
 Arrhenius law of an ionic conductor, σ T = A exp(−E_a / k_B T), i.e.

@@ -5,7 +5,8 @@
 
 with λ = E ν / ((1 + ν)(1 − 2ν)), μ = E / (2(1 + ν)).  The interfacial normal stress
 σ_nn = n·σ n on the anode gives the local pressure ΔP = −σ_nn (compression positive) of
-the Butler–Volmer pressure factor (physics.md §2; dendrite_fem.physics.interface_pressure, dendrite_fem.physics.electromechanics).
+the Butler–Volmer pressure factor (docs/model.md §2; dendrite_fem.physics.interface_pressure,
+dendrite_fem.physics.electromechanics).
 Verified against the Kirsch solution and Hooke's law (tests/test_mechanics.py).
 
 The cell's mechanical boundary conditions (:func:`mechanical_facet_tags`): the flat part of

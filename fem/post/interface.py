@@ -1,4 +1,4 @@
-"""Interface profile and homogeneity metrics of the plating current (physics.md §4).
+"""Interface profile and homogeneity metrics of the plating current (docs/model.md §4).
 
 Integrals are assembled over the anode facets Γa with the problem's own
 quadrature; extrema are taken over the degrees of freedom on Γa.  With
