@@ -12,8 +12,9 @@
 # 10 µm reaching into a 100 µm thick solid electrolyte, Butler–Volmer kinetics with
 # i0 = 1.3 mA/cm² and galvanostatic plating at 0.51 mA/cm² (Table 1 of Yuan et al., Energy
 # Environ. Sci. 18, 4288 (2025), doi:10.1039/d4ee06171c). The SE potential φ solves
-# ∇·(σ∇φ) = 0 with i·n = −i_ct(η), η = −φ on the anode (docs/model.md §2); the lower σ of Na3PS4 (NPS) lets the geometry decide where the
-# current goes: its Wagner number ℓ_W/a ≈ 2, against ≈ 18 for Na3SbS4 (NAS).
+# ∇·(σ∇φ) = 0 with i·n = −i_ct(η), η = −φ on the anode (docs/model.md §2); the lower σ of
+# Na3PS4 (NPS) lets the geometry decide where the current goes: its Wagner number ℓ_W/a ≈ 2,
+# against ≈ 18 for Na3SbS4 (NAS).
 #
 # Run it as a script (`python demos/nas_vs_nps.py`, or under `mpiexec -n 2`) or open it as a
 # notebook with jupytext.
