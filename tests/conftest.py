@@ -92,6 +92,15 @@ material = "NPS"
 """
 
 
+#: a mesh coarse enough for the sweep tests (their runs compare trends, not digits)
+COARSE_MESH = """
+[mesh]
+size_near = "1 um"
+size_interface = "2 um"
+size_far = "8 um"
+"""
+
+
 def solve_window(window, sigma: float, kinetics, operation, degree: int = 1, linear_solver: str = "auto"):
     """Solve ``window`` with one conductivity through the public API (dendrite_fem.Model);
     returns (problem, metrics as a dict, mesh data, solver report)."""

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, SMALL_CASE, mpiexec, read_summary, run_cli
+from conftest import COARSE_MESH, ROOT, SMALL_CASE, mpiexec, read_summary, run_cli
 
 
 def _cluster() -> str | None:
@@ -29,16 +29,13 @@ def _cluster() -> str | None:
     return None
 
 
-needs_slurm = pytest.mark.skipif(_cluster() is not None, reason=f"Slurm: {_cluster()}")
+_WHY_NOT = _cluster()
+needs_slurm = pytest.mark.skipif(_WHY_NOT is not None, reason=f"Slurm: {_WHY_NOT}")
 
 SWEEP = (
     SMALL_CASE
-    + """
-[mesh]
-size_near = "1 um"
-size_interface = "2 um"
-size_far = "8 um"
-[output]
+    + COARSE_MESH
+    + """[output]
 fields = false
 figures = false
 [sweep]

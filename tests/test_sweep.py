@@ -8,16 +8,12 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, SMALL_CASE, run_cli
+from conftest import COARSE_MESH, ROOT, SMALL_CASE, run_cli
 
 SWEEP = (
     SMALL_CASE
+    + COARSE_MESH
     + """
-[mesh]
-size_near = "1 um"
-size_interface = "2 um"
-size_far = "8 um"
-
 [sweep]
 "geometry.defects.0.radius" = ["4 um", "6 um", "8 um"]
 "operation.current_density" = ["0.127 mA/cm2", "0.82 mA/cm2"]

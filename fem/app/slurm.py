@@ -141,7 +141,7 @@ exec {_python_command()} sweep --collect {shlex.quote(str(out.resolve()))}
 """
 
 
-def _sbatch_args(options: SlurmOptions, out: Path, name: str) -> list[str]:
+def _sbatch_args(options: SlurmOptions, name: str) -> list[str]:
     args = [f"--job-name=dfem-{name}", f"--ntasks={options.ranks}", f"--time={options.time_limit}"]
     if options.partition:
         args.append(f"--partition={options.partition}")
@@ -290,9 +290,7 @@ def submit(path: str | Path, out: Path, options: SlurmOptions, force: bool = Fal
     out = Path(out)
     # everything is validated before anything is written or submitted
     path, runs = load_sweep(path)
-    _submit(
-        [*_sbatch_args(options, out, name), "--array=1"], _array_script(out, options, force), test_only=True
-    )
+    _submit([*_sbatch_args(options, name), "--array=1"], _array_script(out, options, force), test_only=True)
     base = layout(path, runs, out)
     (out / "slurm" / "tasks").mkdir(parents=True, exist_ok=True)
     queue = _queue(out)
@@ -323,7 +321,7 @@ def submit(path: str | Path, out: Path, options: SlurmOptions, force: bool = Fal
     (out / "slurm" / "array.sh").write_text(_array_script(out, options, force))
     (out / "slurm" / "collect.sh").write_text(_collect_script(out))
     array_args = [
-        *_sbatch_args(options, out, name),
+        *_sbatch_args(options, name),
         f"--array={indices}",
         f"--output={(out / 'runs').resolve()}/run-%4a.log",
     ]
