@@ -35,6 +35,6 @@ if model.comm.rank == 0:
     print(f"{model.num_dofs} DOFs, charge balance {s.metrics.charge_balance_error:.1e}")
     for f in s.metrics.features:
         print(
-            f"{f['name']}: {f['plating_current_A_per_m2'] * df.units.MA_PER_CM2:.3f} mA/cm2, "
+            f"{f['name']}: {f['plating_current_A_per_m2'] * df.units.TO_MA_PER_CM2:.3f} mA/cm2, "
             f"{f['ratio_to_mean']:.3f} x mean"
         )

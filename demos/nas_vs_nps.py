@@ -36,7 +36,7 @@ if model.comm.rank == 0:
         tip = m.features[0]["plating_current_A_per_m2"]
         print(
             f"{name}: max/mean {m.max_over_mean:.4f}  min/mean {m.min_over_mean:.4f}  "
-            f"CV {m.coefficient_of_variation:.4f}  tip {tip * df.units.MA_PER_CM2:.3f} mA/cm2  "
+            f"CV {m.coefficient_of_variation:.4f}  tip {tip * df.units.TO_MA_PER_CM2:.3f} mA/cm2  "
             f"charge balance {m.charge_balance_error:.1e}"
         )
 

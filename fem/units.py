@@ -69,9 +69,10 @@ def si(value: object, unit: str, example: str) -> float:
     return float(value)
 
 
-# --- output units: multiply an SI value by these to print it as battery papers do ----------
-MA_PER_CM2 = 0.1  #: A/m² → mA/cm²
-MS_PER_CM = 10.0  #: S/m → mS/cm
-UM = 1e6  #: m → µm
-MV = 1e3  #: V → mV
-OHM_CM2 = 1e4  #: Ω m² → Ω cm²
+# --- output units: multiply an SI value by TO_X to print it in X, as battery papers do -------
+TO_MA_PER_CM2 = 0.1  #: A/m² → mA/cm²
+TO_MS_PER_CM = 10.0  #: S/m → mS/cm
+TO_UM = 1e6  #: m → µm
+TO_PER_UM = 1e-6  #: 1/m → 1/µm
+TO_MV = 1e3  #: V → mV
+TO_OHM_CM2 = 1e4  #: Ω m² → Ω cm²

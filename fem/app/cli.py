@@ -13,6 +13,8 @@ import time
 import traceback
 from pathlib import Path
 
+from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_MV, TO_OHM_CM2, TO_PER_UM, TO_UM
+
 EXIT_INPUT, EXIT_SOLVER, EXIT_OTHER = 2, 3, 1
 
 
@@ -178,20 +180,20 @@ def _print_table(summary: dict) -> None:
         t.add_column(col, justify="right")
     for name, r in summary["electrolytes"].items():
         m = r["metrics"]
-        tip = m["features"][0]["plating_current_A_per_m2"] * 0.1 if m["features"] else float("nan")
+        tip = m["features"][0]["plating_current_A_per_m2"] * TO_MA_PER_CM2 if m["features"] else float("nan")
         t.add_row(
             name,
-            f"{r['conductivity'] * 10:.3g}",
-            f"{r['wagner_length'] * 1e6:.1f}",
+            f"{r['conductivity'] * TO_MS_PER_CM:.3g}",
+            f"{r['wagner_length'] * TO_UM:.1f}",
             f"{r['wagner_number']:.3g}",
             f"{m['max_over_mean']:.4f}",
             f"{m['min_over_mean']:.4f}",
             f"{m['coefficient_of_variation']:.4f}",
             f"{m['share_above_twice_mean']:.3f}",
             f"{tip:.4g}",
-            f"{m['counter_potential'] * 1e3:.3f}",
-            f"{m['mean_overpotential'] * 1e3:.3f}",
-            f"{m['ohmic_drop'] * 1e3:.3f}",
+            f"{m['counter_potential'] * TO_MV:.3f}",
+            f"{m['mean_overpotential'] * TO_MV:.3f}",
+            f"{m['ohmic_drop'] * TO_MV:.3f}",
             f"{m['charge_balance_error']:.1e}",
             str(r["solver"]["newton_iterations"]),
         )
@@ -286,19 +288,21 @@ def main(argv: list[str] | None = None) -> int:
                 for e in LIBRARY.values():
                     ea = "" if e.activation_energy is None else f", Ea = {e.activation_energy:.3f} eV"
                     print(
-                        f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * 10:6.3g} mS/cm at "
+                        f"{e.name:13s} {e.formula:26s} {e.conductivity_ref * TO_MS_PER_CM:6.3g} mS/cm at "
                         f"{e.temperature_ref:.2f} K{ea}\n{'':13s} source: {e.source}"
                     )
                 print("\ninterlayers (electrolytes.N.interlayer; docs/interlayers.md):")
                 for il in INTERLAYERS.values():
                     mixed = (
-                        f", electronic {il.electronic_conductivity * 10:.3g} mS/cm, a_v = {il.specific_area * 1e-6:g} /um"
+                        f", electronic {il.electronic_conductivity * TO_MS_PER_CM:.3g} mS/cm, "
+                        f"a_v = {il.specific_area * TO_PER_UM:g} /um"
                         if il.electronic_conductivity
                         else ""
                     )
                     print(
-                        f"{il.name:16s} {il.conductivity * 10:6.3g} mS/cm, {il.typical_thickness * 1e6:g} um, "
-                        f"R_f = {il.area_resistance() * 1e4:.3g} ohm cm2{mixed}: {il.composition}\n{'':16s} source: {il.source}"
+                        f"{il.name:16s} {il.conductivity * TO_MS_PER_CM:6.3g} mS/cm, {il.typical_thickness * TO_UM:g} um, "
+                        f"R_f = {il.area_resistance() * TO_OHM_CM2:.3g} ohm cm2{mixed}: {il.composition}\n"
+                        f"{'':16s} source: {il.source}"
                     )
             return 0
         if args.command == "paraview-script":
@@ -379,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, r in summary["electrolytes"].items():
                     reached = r["time_to_target_growth"]
                     print(
-                        f"{name}: {r['stop_reason']}, {r['steps']} steps, tip advance {r['tip_advance'] * 1e6:.3f} um"
+                        f"{name}: {r['stop_reason']}, {r['steps']} steps, tip advance {r['tip_advance'] * TO_UM:.3f} um"
                         f" in {r['final_time'] / 3600:.4g} h"
                         + (f"; target reached at {reached / 3600:.4g} h" if reached else "")
                         + f"; mass balance within {r['max_mass_balance_error']:.1e}"

@@ -18,9 +18,7 @@ import numpy as np  # noqa: E402
 
 from dendrite_fem.geometry.spec import Window  # noqa: E402
 from dendrite_fem.post.fields import GatheredField  # noqa: E402
-
-TO_MA_CM2 = 0.1  #: A/m² → mA/cm²
-UM = 1e6  #: m → µm
+from dendrite_fem.units import TO_MA_PER_CM2, TO_UM
 
 
 def _section(field: GatheredField):
@@ -72,7 +70,7 @@ def current_maps(
 ) -> None:
     names = list(fields)
     sections = {k: _section(f) for k, f in fields.items()}
-    vmax = max(np.percentile(s[2], 99.5) for s in sections.values()) * TO_MA_CM2
+    vmax = max(np.percentile(s[2], 99.5) for s in sections.values()) * TO_MA_PER_CM2
     (x0, x1), (y0, y1) = _view(window)
     aspect = (y1 - y0) / (x1 - x0)
     fig, axes = plt.subplots(
@@ -84,11 +82,13 @@ def current_maps(
     )
     for ax, name in zip(axes[0], names, strict=True):
         pts, tris, mag, vec = sections[name]
-        tri = mtri.Triangulation(pts[:, 0] * UM, pts[:, 1] * UM, tris)
-        im = ax.tripcolor(tri, facecolors=mag * TO_MA_CM2, cmap="viridis", vmin=0, vmax=vmax, rasterized=True)
+        tri = mtri.Triangulation(pts[:, 0] * TO_UM, pts[:, 1] * TO_UM, tris)
+        im = ax.tripcolor(
+            tri, facecolors=mag * TO_MA_PER_CM2, cmap="viridis", vmin=0, vmax=vmax, rasterized=True
+        )
         # streamlines of the cell-wise current, sampled on a grid inside the SE
         gx, gy = np.meshgrid(
-            np.linspace(x0, x1, 160) * UM, np.linspace(y0, y1, max(20, int(160 * aspect))) * UM
+            np.linspace(x0, x1, 160) * TO_UM, np.linspace(y0, y1, max(20, int(160 * aspect))) * TO_UM
         )
         cell = tri.get_trifinder()(gx, gy)
         inside = cell >= 0
@@ -104,8 +104,8 @@ def current_maps(
             density=1.0,
             arrowsize=0.7,
         )
-        ax.set_xlim(x0 * UM, x1 * UM)
-        ax.set_ylim(y0 * UM, y1 * UM)
+        ax.set_xlim(x0 * TO_UM, x1 * TO_UM)
+        ax.set_ylim(y0 * TO_UM, y1 * TO_UM)
         ax.set_aspect("equal")
         ax.set_title(name)
         ax.set_xlabel("x [µm]")
@@ -115,7 +115,7 @@ def current_maps(
     cbar = fig.colorbar(im, ax=axes[0].tolist(), shrink=0.9)
     cbar.set_label("|i| [mA/cm²]")
     if applied is not None:
-        fig.suptitle(f"Current density, applied {applied * TO_MA_CM2:.3g} mA/cm²")
+        fig.suptitle(f"Current density, applied {applied * TO_MA_PER_CM2:.3g} mA/cm²")
     fig.savefig(path, dpi=150, metadata=metadata)
     plt.close(fig)
 
@@ -131,13 +131,13 @@ def interface_profile(
 ) -> None:
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
     for name, i_dep in profiles.items():
-        ax.plot(x * UM, i_dep * TO_MA_CM2, lw=1.6, label=name)
+        ax.plot(x * TO_UM, i_dep * TO_MA_PER_CM2, lw=1.6, label=name)
     if applied is not None:
-        ax.axhline(applied * TO_MA_CM2, color="0.4", ls="--", lw=1, label="applied (counter side)")
+        ax.axhline(applied * TO_MA_PER_CM2, color="0.4", ls="--", lw=1, label="applied (counter side)")
     pore = ~on_anode
     if pore.any():
         ax.fill_between(
-            x * UM,
+            x * TO_UM,
             0,
             1,
             where=pore,
@@ -149,7 +149,7 @@ def interface_profile(
     ax.set_xlabel("x along the interface [µm]" + ("" if window.dim == 2 else " (section y = 0)"))
     ax.set_ylabel("plating current density i_dep [mA/cm²]")
     ax.set_ylim(bottom=0)
-    ax.set_xlim(x.min() * UM, x.max() * UM)
+    ax.set_xlim(x.min() * TO_UM, x.max() * TO_UM)
     ax.grid(alpha=0.3)
     ax.legend(title="electrolyte")
     fig.savefig(path, dpi=150, metadata=metadata)

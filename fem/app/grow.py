@@ -50,6 +50,7 @@ from dendrite_fem.physics.growth import (
 )
 from dendrite_fem.post import fields as fem_fields
 from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_OHM_CM2, TO_UM
 
 COLUMNS = [
     "step",
@@ -257,7 +258,8 @@ def _grow_one(
     markers, t, step, rows = state["markers"], state["time"], state["step"], state["rows"]
     reason = None
     say(
-        f"growing {name} (sigma = {sigma_value * 10:.4g} mS/cm{f', R_f = {film * 1e4:.3g} ohm cm2' if film else ''}) ..."
+        f"growing {name} (sigma = {sigma_value * TO_MS_PER_CM:.4g} mS/cm"
+        f"{f', R_f = {film * TO_OHM_CM2:.3g} ohm cm2' if film else ''}) ..."
     )
     t_start = time.perf_counter()
     while True:
@@ -354,8 +356,8 @@ def _grow_one(
             _save_checkpoint(checkpoint, state)
             if step % 10 == 0:
                 say(
-                    f"  step {step}: t = {t / 3600:.4g} h, tip advance {advance_tip * 1e6:.3f} um, "
-                    f"tip {i_dep[tip_k] * 0.1:.4g} mA/cm2, {len(markers)} markers"
+                    f"  step {step}: t = {t / 3600:.4g} h, tip advance {advance_tip * TO_UM:.3f} um, "
+                    f"tip {i_dep[tip_k] * TO_MA_PER_CM2:.4g} mA/cm2, {len(markers)} markers"
                 )
         comm.Barrier()
         fault(f"step:{name}:{step}", comm.rank)
@@ -393,8 +395,8 @@ def _grow_one(
     }
     say(
         f"  {name}: {reason} after {record['steps']} steps, t = {record['final_time'] / 3600:.4g} h, "
-        f"tip advance {record['tip_advance'] * 1e6:.3f} um"
-        + (f", {gp.target_growth * 1e6:g} um reached at {target_time / 3600:.4g} h" if target_time else "")
+        f"tip advance {record['tip_advance'] * TO_UM:.3f} um"
+        + (f", {gp.target_growth * TO_UM:g} um reached at {target_time / 3600:.4g} h" if target_time else "")
     )
     return record
 
@@ -455,12 +457,12 @@ def _figure(rd: ResultDirectory, names: list[str], target: float, window) -> Non
         for j in pick:
             p = data[f"step_{steps[j]:04d}"]
             axes[k].plot(
-                p[:, 0] * 1e6,
-                p[:, 1] * 1e6,
+                p[:, 0] * TO_UM,
+                p[:, 1] * TO_UM,
                 color=cmap(j / max(len(steps) - 1, 1)),
                 label=f"{times[j] / 3600:.2f} h",
             )
-        last = data[f"step_{steps[-1]:04d}"] * 1e6
+        last = data[f"step_{steps[-1]:04d}"] * TO_UM
         top = float(np.max(last[:, 1]))
         tip_x = float(last[int(np.argmax(last[:, 1])), 0])
         half = max(1.5 * top, 10.0)
@@ -474,16 +476,16 @@ def _figure(rd: ResultDirectory, names: list[str], target: float, window) -> Non
         )
         axes[k].legend(fontsize=6, loc="upper right")
         rows = np.genfromtxt(rd.path(name) / "growth.csv", delimiter=",", names=True)
-        line = axes[-2].plot(rows["time_s"] / 3600, rows["tip_advance_m"] * 1e6, label=f"{name}: tip")[0]
+        line = axes[-2].plot(rows["time_s"] / 3600, rows["tip_advance_m"] * TO_UM, label=f"{name}: tip")[0]
         axes[-2].plot(
             rows["time_s"] / 3600,
-            (rows["tip_advance_m"] - rows["front_advance_m"]) * 1e6,
+            (rows["tip_advance_m"] - rows["front_advance_m"]) * TO_UM,
             ls=":",
             color=line.get_color(),
             label=f"{name}: tip − flat front",
         )
-        axes[-1].plot(rows["time_s"] / 3600, rows["tip_current_A_per_m2"] * 0.1, label=name)
-    axes[-2].axhline(target * 1e6, color="k", lw=0.8, ls="--")
+        axes[-1].plot(rows["time_s"] / 3600, rows["tip_current_A_per_m2"] * TO_MA_PER_CM2, label=name)
+    axes[-2].axhline(target * TO_UM, color="k", lw=0.8, ls="--")
     axes[-2].set(xlabel="time [h]", ylabel="advance [µm]", title="tip position")
     axes[-1].set(xlabel="time [h]", ylabel="tip plating current [mA/cm²]", title="tip current")
     for ax in axes[-2:]:

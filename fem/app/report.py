@@ -21,8 +21,7 @@ import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 from dendrite_fem.app.case import CaseError  # noqa: E402
-
-MA_CM2 = 0.1  #: A/m² → mA/cm²
+from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_MV, TO_UM
 
 
 def write_report(results: Path, out: Path | None = None) -> Path:
@@ -65,9 +64,9 @@ def _run_report(run: Path, out: Path) -> str:
         m = r["metrics"]
         f = m["features"][0]["ratio_to_applied"] if m["features"] else float("nan")
         lines.append(
-            f"| {n} | {r['conductivity'] * 10:.3g} | {r['wagner_number']:.3g} | {m['max_over_mean']:.4f} | "
+            f"| {n} | {r['conductivity'] * TO_MS_PER_CM:.3g} | {r['wagner_number']:.3g} | {m['max_over_mean']:.4f} | "
             f"{m['min_over_mean']:.4f} | {m['coefficient_of_variation']:.4f} | {f:.4f} | "
-            f"{m['counter_potential'] * 1e3:.2f} |"
+            f"{m['counter_potential'] * TO_MV:.2f} |"
         )
     ranked = sorted(names, key=lambda n: s["electrolytes"][n]["metrics"]["max_over_mean"])
     wa = [s["electrolytes"][n]["wagner_number"] for n in names]
@@ -134,13 +133,13 @@ def _sweep_report(sweep: Path, out: Path) -> str:
     for ax, c in zip(axes[0], currents, strict=True):
         for name in electrolytes:
             a, mm = series(name, c, "max_over_mean")
-            ax.plot(a * 1e6, mm, "o-", ms=3.5, label=name)
+            ax.plot(a * TO_UM, mm, "o-", ms=3.5, label=name)
         ax.set_xscale("log")
-        ax.set_xticks([a * 1e6 for a in sizes])
+        ax.set_xticks([a * TO_UM for a in sizes])
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("defect size a [µm]")
-        ax.set_title(f"{c * MA_CM2:.3g} mA/cm²")
+        ax.set_title(f"{c * TO_MA_PER_CM2:.3g} mA/cm²")
         ax.grid(alpha=0.3, which="both")
     axes[0][0].set_ylabel("max / mean plating current")
     axes[0][-1].legend(title="electrolyte", fontsize=8)
@@ -173,8 +172,8 @@ def _sweep_report(sweep: Path, out: Path) -> str:
         f"# Sweep report: {Path(meta['sweep_file']).name}",
         "",
         f"{len(meta['runs'])} runs ({len(rows)} electrolyte results{'; failed: ' + ', '.join(failed) if failed else ''}), "
-        f"{len(electrolytes)} electrolytes, defect sizes {', '.join(f'{a * 1e6:g}' for a in sizes)} µm, "
-        f"applied current densities {', '.join(f'{c * MA_CM2:g}' for c in currents)} mA/cm². "
+        f"{len(electrolytes)} electrolytes, defect sizes {', '.join(f'{a * TO_UM:g}' for a in sizes)} µm, "
+        f"applied current densities {', '.join(f'{c * TO_MA_PER_CM2:g}' for c in currents)} mA/cm². "
         f"Sweep file SHA-256 `{meta['sha256'][:16]}…`. Made by `dendrite-fem report`.",
         "",
         "## Headline: current focusing against defect size",
@@ -185,7 +184,7 @@ def _sweep_report(sweep: Path, out: Path) -> str:
         "",
         "![wagner](wagner.png)",
         "",
-        f"## Metrics at {c_ref * MA_CM2:g} mA/cm² and a = {a_ref * 1e6:g} µm",
+        f"## Metrics at {c_ref * TO_MA_PER_CM2:g} mA/cm² and a = {a_ref * TO_UM:g} µm",
         "",
         "| electrolyte | σ [mS/cm] | Wa | max/mean | min/mean | CV | tip / applied | V_cell [mV] |",
         "|---|---|---|---|---|---|---|---|",
@@ -193,15 +192,15 @@ def _sweep_report(sweep: Path, out: Path) -> str:
     for n in ranked:
         r = at_ref[n]
         lines.append(
-            f"| {n} | {r['conductivity_S_per_m'] * 10:.3g} | {r['wagner_number']:.3g} | {r['max_over_mean']:.4f} | "
+            f"| {n} | {r['conductivity_S_per_m'] * TO_MS_PER_CM:.3g} | {r['wagner_number']:.3g} | {r['max_over_mean']:.4f} | "
             f"{r['min_over_mean']:.4f} | {r['coefficient_of_variation']:.4f} | {r['feature_over_applied']:.4f} | "
-            f"{r['counter_potential'] * 1e3:.2f} |"
+            f"{r['counter_potential'] * TO_MV:.2f} |"
         )
     lines += [
         "",
-        f"max/mean by electrolyte and defect size at {c_ref * MA_CM2:g} mA/cm²:",
+        f"max/mean by electrolyte and defect size at {c_ref * TO_MA_PER_CM2:g} mA/cm²:",
         "",
-        "| electrolyte | " + " | ".join(f"{a * 1e6:g} µm" for a in sizes) + " |",
+        "| electrolyte | " + " | ".join(f"{a * TO_UM:g} µm" for a in sizes) + " |",
         "|---|" + "---|" * len(sizes),
     ]
     for n in electrolytes:
@@ -235,7 +234,7 @@ def _reading(rows, electrolytes, sizes, currents, c_ref, a_ref, ranked, at_ref) 
     out = []
     best, worst = ranked[0], ranked[-1]
     out.append(
-        f"* At {c_ref * MA_CM2:g} mA/cm² and a = {a_ref * 1e6:g} µm the most homogeneous plating is on "
+        f"* At {c_ref * TO_MA_PER_CM2:g} mA/cm² and a = {a_ref * TO_UM:g} µm the most homogeneous plating is on "
         f"**{best}** (max/mean {at_ref[best]['max_over_mean']:.3f}, Wa = {at_ref[best]['wagner_number']:.3g}) and the "
         f"least homogeneous on **{worst}** ({at_ref[worst]['max_over_mean']:.3f}, Wa = {at_ref[worst]['wagner_number']:.3g})."
     )
@@ -284,7 +283,7 @@ def _reading(rows, electrolytes, sizes, currents, c_ref, a_ref, ranked, at_ref) 
             else:
                 why = "with no common direction"
             out.append(
-                f"* From {lo * MA_CM2:g} to {hi * MA_CM2:g} mA/cm² the excess max/mean − 1 changes by "
+                f"* From {lo * TO_MA_PER_CM2:g} to {hi * TO_MA_PER_CM2:g} mA/cm² the excess max/mean − 1 changes by "
                 f"{span} across electrolytes: {why}."
             )
     wa = np.array([r["wagner_number"] for r in rows])

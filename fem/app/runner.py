@@ -26,6 +26,7 @@ from dendrite_fem.numerics.floor import poisson_floor
 from dendrite_fem.numerics.solver import ConvergenceError, linear_solver_options
 from dendrite_fem.physics.mixed_conduction import interphase_plating_field
 from dendrite_fem.post import fields as fem_fields
+from dendrite_fem.units import TO_MS_PER_CM
 
 #: units of the numbers in summary.json (SI throughout)
 UNITS = {
@@ -206,7 +207,7 @@ def run_case(
                     pressure_profiles[name] = dp
                 continue
             sigma_value = e.conductivity(model.kinetics.temperature)
-            say(f"solving {name} (sigma = {sigma_value * 10:.4g} mS/cm) ...")
+            say(f"solving {name} (sigma = {sigma_value * TO_MS_PER_CM:.4g} mS/cm) ...")
             with timer("setup"):
                 problem, _ = model.problem(e)
                 if fault(f"solve:{name}", comm.rank) == "nan":

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from dendrite_fem.units import TO_UM
 from dendrite_fem.verification.suite import Convergence, Row  # noqa: E402
 
 BEGIN, END = "<!-- BEGIN verify -->", "<!-- END verify -->"
@@ -93,7 +94,7 @@ def plots(results: dict, out: Path) -> list[str]:
     for ax in axes.ravel()[len(convs) :]:
         ax.set_visible(False)
     for ax, c in zip(axes.ravel(), convs, strict=False):
-        h = np.array(c.h) * 1e6
+        h = np.array(c.h) * TO_UM
         for (norm, errs), marker in zip(c.errors.items(), "os", strict=False):
             errs = np.array(errs)
             rate = c.observed.get(norm, np.polyfit(np.log(h), np.log(errs), 1)[0])
