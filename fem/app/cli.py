@@ -13,8 +13,6 @@ import time
 import traceback
 from pathlib import Path
 
-from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_MV, TO_OHM_CM2, TO_PER_UM, TO_UM
-
 EXIT_INPUT, EXIT_SOLVER, EXIT_OTHER = 2, 3, 1
 
 
@@ -160,6 +158,8 @@ def _print_table(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_MV, TO_UM
+
     t = Table(title=f"{summary['case']['name']}: plating current along the anode interface")
     for col in (
         "electrolyte",
@@ -278,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     from dendrite_fem.geometry.spec import GeometryError
     from dendrite_fem.numerics.solver import ConvergenceError
     from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY, MaterialError
+    from dendrite_fem.units import TO_MS_PER_CM, TO_OHM_CM2, TO_PER_UM, TO_UM
 
     comm = MPI.COMM_WORLD
     root = comm.rank == 0

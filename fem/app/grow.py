@@ -24,7 +24,6 @@ import math
 import time
 from pathlib import Path
 
-import dolfinx
 import numpy as np
 from mpi4py import MPI
 
@@ -34,12 +33,9 @@ from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from dendrite_fem.app.runner import software_versions, source_hash
 from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
-from dendrite_fem.geometry import tags
-from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.growing import GRADING, GrowingInterface
 from dendrite_fem.geometry.spec import Ellipse, GeometryError, MeshSizes, Round
-from dendrite_fem.numerics.solver import solve_interface
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.model import Model
 from dendrite_fem.physics.growth import (
     advance,
     faraday_velocity,
@@ -49,7 +45,6 @@ from dendrite_fem.physics.growth import (
     time_step,
 )
 from dendrite_fem.post import fields as fem_fields
-from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
 from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_OHM_CM2, TO_UM
 
 COLUMNS = [
@@ -178,7 +173,7 @@ def grow_case(
             sigma_value, layer = e.conductivity(kinetics.temperature), e.interlayer
             film = layer.area_resistance if layer else 0.0
             results[name] = _grow_one(
-                name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp
+                e, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp
             )
             results[name] |= {
                 "conductivity": sigma_value,
@@ -220,9 +215,11 @@ def grow_case(
 
 
 def _grow_one(
-    name, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp
+    electrolyte, sigma_value, film, case, rd, comm, say, sizes, kinetics, counter, options, degree, gp
 ) -> dict:
-    """The growth loop of one electrolyte; resumes from its checkpoint."""
+    """The growth loop of one electrolyte; resumes from its checkpoint.  Each step is a
+    :class:`~dendrite_fem.model.Model` of the current interface, solved for the electrolyte."""
+    name = electrolyte.key
     folder = rd.path(name)
     checkpoint = rd.resume_dir / f"{name}_checkpoint.npz"
     state = None
@@ -266,24 +263,20 @@ def _grow_one(
         geometry = GrowingInterface(
             case.geometry.width, case.geometry.thickness, tuple(map(tuple, markers)), sizes
         )
-        try:
-            geometry.check()
+        try:  # the model checks the geometry
+            model = Model(
+                geometry, kinetics, counter, degree=degree, geometry_order=1, solver=options, comm=comm
+            )
         except GeometryError as exc:
             if "shorted" in str(exc):
                 reason = "short"
                 break
             raise
-        mesh_data = build_mesh(geometry, comm)
-        mesh = mesh_data.mesh
-        V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
-        V1 = V if degree == 1 else dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
-        sigma = conductivity_field(mesh, mesh_data.cell_tags, {tags.ELECTROLYTE: sigma_value})
-        problem = interface_problem(V, sigma, mesh_data.facet_tags, kinetics, counter, film_resistance=film)
-        report = solve_interface(problem, options)
-        metrics = interface_metrics(problem, geometry.feature_points())
-        trace = interface_trace(V1, mesh_data.facet_tags)
-        phi1 = fem_fields.interpolant(problem.phi, V1)
-        i_trace, _ = plating_profile(trace, phi1, kinetics, problem.overpotential_values)
+        solution = model.solve(electrolyte)
+        problem, report, mesh_data = solution.problem, solution.report, model.mesh
+        metrics = solution.metrics.to_dict()
+        trace, i_trace = model.trace, solution.profile.plating_current
+        phi1 = fem_fields.interpolant(problem.phi, model.vertex_space)
         # the mesh's interface vertices are the markers (one edge per segment): match them
         d = np.linalg.norm(trace.points[None, :, :2] - markers[:, None, :], axis=2)
         nearest = np.argmin(d, axis=1)
@@ -298,7 +291,7 @@ def _grow_one(
         tip = markers[tip_k]
         advance_tip = float(tip[1] - state["initial_tip"][1])
         front = float(np.mean(markers[[0, -1], 1]))  # the flat interface starts at y = 0
-        i_vec, i_mag = fem_fields.current_density(problem)
+        i_vec, i_mag = solution.current_density
         gathered = fem_fields.gather_on_root(
             {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
         )
