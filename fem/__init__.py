@@ -72,13 +72,19 @@ _API = {
 __all__ = ["__version__", *_API]
 
 
-def __getattr__(name: str):
-    if name in _API:
-        import importlib
+#: subpackages and modules reachable as attributes (df.units.TO_UM) before anything imported them
+_MODULES = ("units", "constants", "model", "geometry", "physics", "numerics", "post", "app", "verification")
 
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _API:
         value = getattr(importlib.import_module(_API[name]), name)
         globals()[name] = value
         return value
+    if name in _MODULES:
+        return importlib.import_module(f"dendrite_fem.{name}")
     raise AttributeError(f"module 'dendrite_fem' has no attribute {name!r}")
 
 
