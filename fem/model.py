@@ -21,6 +21,7 @@ problem → solve → metrics is written; ``dendrite-fem run`` is a client of it
 
 from __future__ import annotations
 
+import copy
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -231,6 +232,23 @@ class Model:
         self.mechanics = mechanics
         self.mesh_cache = None if mesh_cache is None else Path(mesh_cache)
         self.comm = comm
+
+    def replace(self, **changes) -> Model:
+        """This model with other ``kinetics``, ``operation``, ``solver`` or ``mechanics``, on the
+        same mesh and spaces (not meshed again): a study of several kinetics on one geometry."""
+        unknown = set(changes) - {"kinetics", "operation", "solver", "mechanics"}
+        if unknown:
+            raise TypeError(
+                f"Model.replace: {', '.join(sorted(unknown))} cannot change on the same mesh; "
+                "make a new Model for another geometry or discretisation"
+            )
+        self.trace  # noqa: B018  (build the mesh, spaces and trace once, for both models)
+        other = copy.copy(self)  # shares the cached mesh, spaces and trace
+        for name, value in changes.items():
+            setattr(other, name, value)
+        if other.solver is None:
+            other.solver = SolverOptions()
+        return other
 
     @cached_property
     def mesh(self) -> InterfaceMesh:

@@ -16,7 +16,6 @@ from dendrite_fem.app.case import Case, CaseError, format_validation_error
 from dendrite_fem.geometry.spec import GeometryError
 from dendrite_fem.numerics.solver import ConvergenceError
 from dendrite_fem.physics.materials import MaterialError
-from dendrite_fem.post.interface import interface_metrics
 
 SHAPES = {
     "protrusion": {
@@ -65,29 +64,20 @@ def cases(draw):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_valid_looking_cases_solve_with_balance_or_fail_cleanly(data):
-    import dolfinx
-
-    from dendrite_fem.geometry import tags
-    from dendrite_fem.geometry.distribute import build_mesh
-    from dendrite_fem.numerics.solver import solve_interface
-    from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+    from dendrite_fem.model import Model
 
     try:
         case = Case.model_validate(data)
         window = case.window()
-        mesh = build_mesh(window)
-        V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
+        model = Model(window, case.kinetics_model(), case.driving(), degree=1, solver=case.solver_options())
         (record,) = case.electrolytes_to_compare()
-        sigma = record.conductivity(case.kinetics.temperature)
-        s = conductivity_field(mesh.mesh, mesh.cell_tags, {tags.ELECTROLYTE: sigma})
-        problem = interface_problem(V, s, mesh.facet_tags, case.kinetics_model(), case.driving())
-        solve_interface(problem, case.solver_options())
+        solution = model.solve(record)
     except (ValidationError, CaseError, GeometryError, MaterialError, ConvergenceError) as exc:
         assert str(exc)  # a clean, explained refusal
         event(f"refused: {type(exc).__name__}")
         return
     event("solved")
-    m = interface_metrics(problem, window.feature_points())
+    m = solution.metrics.to_dict()
     assert m["charge_balance_error"] < 1e-8
     assert all(math.isfinite(v) for v in m.values() if isinstance(v, float))
     assert m["min_plating_current_density"] > 0

@@ -6,14 +6,13 @@ import pytest
 from conftest import UM, run_cli
 
 from dendrite_fem.geometry import tags
-from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Cone, Defect, GeometryError, MeshSizes, Round, Window
-from dendrite_fem.numerics.solver import SolverOptions, solve_interface
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.model import Model
 from dendrite_fem.physics.kinetics import Kinetics, film_overpotential, overpotential_for_current
+from dendrite_fem.physics.materials import Layer, electrolyte
 from dendrite_fem.physics.operation import Galvanostatic
 from dendrite_fem.post.fields import interpolant
-from dendrite_fem.post.interface import interface_metrics, interface_trace, plating_profile
+from dendrite_fem.post.interface import interface_trace, plating_profile
 
 K = Kinetics(13.0, 0.3, 0.7)
 I_APP = 5.1  # A/m², 0.51 mA/cm²
@@ -21,14 +20,17 @@ R_F = 1e-3  # Ω m²: about half of R_ct (1.98e-3)
 
 
 def _solve(window, sigma, sigma_layer=None, film=0.0, degree=2):
-    m = build_mesh(window, geometry_order=degree)
-    V = dolfinx.fem.functionspace(m.mesh, ("Lagrange", degree))
-    s = conductivity_field(
-        m.mesh, m.cell_tags, {tags.ELECTROLYTE: sigma, tags.INTERLAYER: sigma_layer or sigma}
-    )
-    p = interface_problem(V, s, m.facet_tags, K, Galvanostatic(I_APP), film_resistance=film)
-    solve_interface(p, SolverOptions())
-    return p, m, interface_metrics(p, window.feature_points())
+    """(problem, mesh, metrics as a dict) of one SE with a meshed band of ``sigma_layer`` (where
+    the window has one) or a thin film of area resistance ``film``, through the public API."""
+    if film:
+        layer = Layer("film", 1.0, film, "resistance")  # R_f = t/σ = film exactly
+    elif window.interlayer_thickness is not None:
+        layer = Layer("band", sigma_layer or sigma, window.interlayer_thickness)
+    else:
+        layer = None
+    model = Model(window, K, Galvanostatic(I_APP), degree=degree)
+    solution = model.solve(electrolyte(name="se", conductivity=sigma, interlayer=layer))
+    return solution.problem, model.mesh, solution.metrics.to_dict()
 
 
 @pytest.mark.parametrize("alpha", [0.5, 0.3])

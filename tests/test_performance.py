@@ -2,16 +2,15 @@
 same mesh with the same Krylov solver (dendrite_fem.numerics.floor), timed in the same process — ratios, not
 absolute times, because CI machines are noisy."""
 
-import dolfinx
 import numpy as np
 from conftest import UM
 
-from dendrite_fem.geometry.distribute import build_mesh
 from dendrite_fem.geometry.spec import Defect, MeshSizes, Round, Window
+from dendrite_fem.model import Model
 from dendrite_fem.numerics.floor import poisson_floor
-from dendrite_fem.numerics.solver import SolverOptions, linear_solver_options, solve_interface
-from dendrite_fem.physics.conduction import conductivity_field, interface_problem
+from dendrite_fem.numerics.solver import SolverOptions, linear_solver_options
 from dendrite_fem.physics.kinetics import Kinetics
+from dendrite_fem.physics.materials import electrolyte
 from dendrite_fem.physics.operation import Galvanostatic
 
 
@@ -23,20 +22,19 @@ def test_nonlinear_solve_stays_close_to_the_poisson_floor():
         defects=(Defect("protrusion", Round(10 * UM)),),
         sizes=MeshSizes(0.7 * UM, 0.7 * UM, 0.7 * UM),
     )
-    mesh = build_mesh(window)
-    V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
-    sigma = conductivity_field(mesh.mesh, mesh.cell_tags, {1: 0.01})
     options = SolverOptions(linear_solver="iterative")  # CG + GAMG, the large-problem path
-    ksp_options, _ = linear_solver_options(options, V.dofmap.index_map.size_global)
+    model = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=1, solver=options)
+    se = electrolyte(name="NPS-like", conductivity=0.01)
+    V, sigma = model.space, model.problem(se)[0].sigma
+    ksp_options, _ = linear_solver_options(options, model.num_dofs)
 
     def nonlinear():
-        problem = interface_problem(V, sigma, mesh.facet_tags, Kinetics(13.0), Galvanostatic(5.1))
-        return solve_interface(problem, options)
+        return model.solve(se).report
 
     nonlinear()  # compile the forms first: JIT is not what is measured
     floor, newton = [], []
     for _ in range(3):
-        floor.append(poisson_floor(V, sigma, mesh.facet_tags, 5.1, ksp_options).seconds)
+        floor.append(poisson_floor(V, sigma, model.mesh.facet_tags, 5.1, ksp_options).seconds)
         report = nonlinear()
         newton.append(report.phases["newton"])
     assert V.dofmap.index_map.size_global > 40_000
