@@ -66,14 +66,27 @@ _API = {
     "Solution": "dendrite_fem.model",
     "Metrics": "dendrite_fem.model",
     "InterfaceProfile": "dendrite_fem.model",
-    "load_case": "dendrite_fem.app.case",
+    "load_case": "dendrite_fem.config.load",
+    "CaseSetup": "dendrite_fem.config.resolve",
+    "CaseError": "dendrite_fem.config.errors",
     "read_result": "dendrite_fem.app.outputs",
 }
 __all__ = ["__version__", *_API]
 
 
 #: subpackages and modules reachable as attributes (df.units.TO_UM) before anything imported them
-_MODULES = ("units", "constants", "model", "geometry", "physics", "numerics", "post", "app", "verification")
+_MODULES = (
+    "units",
+    "constants",
+    "model",
+    "geometry",
+    "physics",
+    "numerics",
+    "post",
+    "config",
+    "app",
+    "verification",
+)
 
 
 def __getattr__(name: str):

@@ -222,8 +222,7 @@ class Model:
         mesh_cache: str | Path | None = None,
         comm: MPI.Comm = MPI.COMM_WORLD,
     ):
-        window.check()
-        self.window = window
+        self.window = window  # checked when it was made
         self.kinetics = kinetics
         self.operation = operation
         self.degree = degree

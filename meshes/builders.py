@@ -220,7 +220,6 @@ def build_model(window: Window, geometry_order: int = 1) -> None:
     """Create and mesh the Gmsh model of ``window`` (SI) in the current Gmsh session,
     in units of :data:`MODEL_UNIT`.
     """
-    window.check()
     window = scaled(window, 1.0 / MODEL_UNIT)
     occ = gmsh.model.occ
     dim = window.dim

@@ -71,7 +71,7 @@ def _check_curved_cells(mesh: dolfinx.mesh.Mesh) -> None:
     if bad:
         raise GeometryError(
             f"{bad} curved cells are tangled (their Jacobian changes sign); use "
-            "mesh.geometry_order = 1 or a finer size_near at curved walls"
+            "straight-sided cells (geometry order 1) or a finer size near curved walls"
         )
 
 
@@ -116,7 +116,6 @@ def build_mesh(
     written there (``<key>.msh``, :func:`mesh_key`) and read back by later runs of the
     same geometry, which then skip the meshing on rank 0.
     """
-    window.check()  # collective and cheap: every rank refuses a bad geometry itself
     t0 = time.perf_counter()
     gmsh.initialize(interruptible=False)
     try:

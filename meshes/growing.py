@@ -19,6 +19,11 @@ import numpy as np
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.spec import GeometryError, MeshSizes
 
+
+class ShortedCell(GeometryError):
+    """The deposit has reached the counter side: the cell is shorted (a growth run's end)."""
+
+
 #: element size growth away from the interface and the tip (size per length)
 GRADING = 0.3
 
@@ -37,6 +42,9 @@ class GrowingInterface:
     dim: int = 2
     roughness: None = None  #: (a flat-window attribute that the distribution step reads)
     defects: tuple = ()
+
+    def __post_init__(self):
+        self.check()  # the one check: an interface that exists can be meshed
 
     @property
     def array(self) -> np.ndarray:
@@ -67,7 +75,7 @@ class GrowingInterface:
         if np.min(p[:, 1]) < 0:
             raise GeometryError("the interface must not go below y = 0")
         if np.max(p[:, 1]) >= L - 2 * self.sizes.near:
-            raise GeometryError(
+            raise ShortedCell(
                 f"the deposit reaches the counter side (tip at {np.max(p[:, 1]) * 1e6:.3g} um "
                 f"of {L * 1e6:.3g} um): the cell is shorted"
             )
@@ -118,7 +126,6 @@ def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def build_growing_model(g: GrowingInterface, model_unit: float) -> None:
     """Create and mesh the Gmsh model of ``g`` in the current Gmsh session (model units of
     ``model_unit`` metres)."""
-    g.check()
     s = 1.0 / model_unit
     p = g.array * s
     w, L = float(g.width * s), float(g.thickness * s)

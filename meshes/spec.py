@@ -15,7 +15,9 @@ that an impossible one is refused before any meshing starts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -24,7 +26,19 @@ from dendrite_fem.units import si
 
 
 class GeometryError(ValueError):
-    """A geometry that cannot be built; the message names the field and the fix."""
+    """A geometry that cannot be built; the message names the field and the fix.
+
+    The fields a message names are placeholders (``$width`` in ``template``) with their paths
+    on the domain objects (``fields``: ``{"width": "Window.width"}``); ``str()`` reads them so,
+    and :meth:`worded` lets a front end (the case-file resolver) say them in its own terms."""
+
+    def __init__(self, template: str, **fields: str):
+        self.template, self.fields = template, fields
+        super().__init__(self.worded(lambda path: path))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message with each field path ``p`` written as ``name(p)``."""
+        return string.Template(self.template).substitute({k: name(v) for k, v in self.fields.items()})
 
 
 #: dataclass fields that carry a length and change under :func:`scaled`
@@ -291,8 +305,10 @@ class RandomDefects:
             if all(math.hypot(p[0] - d.x, p[1] - d.y) > r + d.shape.half_width + self.gap for d in placed):
                 placed.append(Defect(self.kind, Round(r), float(p[0]), float(p[1])))
         raise GeometryError(
-            f"geometry.random_defects: could only place {len(placed)} of {self.count} "
-            "non-overlapping defects; reduce count or radius_max, or widen geometry.width"
+            f"$random: could only place {len(placed)} of {self.count} "
+            "non-overlapping defects; reduce count or radius_max, or widen $width",
+            random="RandomDefects",
+            width="Window.width",
         )
 
 
@@ -323,18 +339,15 @@ class Window:
     section_plane: bool = True  #: 3D: embed the plane y = 0 so the mesh has a profile trace
     interlayer_thickness: float | None = None  #: a band 0 < y < t (2D) / z (3D) tagged interlayer
     interlayer_coats_defects: bool = True  #: the layer also coats round protrusions (False: flat band only)
-    labels: tuple[str, ...] = field(default=())  #: field paths of the defects, for messages
 
     def __post_init__(self):
         _parse_units(self, {"width": "m", "thickness": "m", "depth": "m", "interlayer_thickness": "m"})
         object.__setattr__(self, "defects", tuple(self.defects))
+        self.check()  # the one check: a Window that exists can be meshed
 
     @property
     def in_plane_depth(self) -> float:
         return 0.0 if self.dim == 2 else (self.depth or self.width)
-
-    def label(self, i: int) -> str:
-        return self.labels[i] if i < len(self.labels) else f"geometry.defects[{i}]"
 
     def characteristic_size(self) -> float:
         """The defect size a of the Wagner number Wa = ℓ_W / a [m]."""
@@ -372,29 +385,35 @@ class Window:
         return MeshSizes(near=min(near, interface), interface=interface, far=far)
 
     def check(self) -> None:
-        """Refuse impossible combinations with a message that names the field."""
+        """Refuse impossible combinations with a message that names the field (run on
+        construction; a :class:`GeometryError` names fields as ``Window.<path>``)."""
         for name, value in (("width", self.width), ("thickness", self.thickness)):
             if not value > 0:
-                raise GeometryError(f"geometry.{name} must be positive, got {value!r} m")
+                raise GeometryError(f"$field must be positive, got {value!r} m", field=f"Window.{name}")
         if self.dim == 3 and self.depth is not None and not self.depth > 0:
-            raise GeometryError(f"geometry.depth must be positive, got {self.depth!r} m")
+            raise GeometryError(f"$depth must be positive, got {self.depth!r} m", depth="Window.depth")
         t = self.interlayer_thickness
         if t is not None and not 0 < t < 0.5 * self.thickness:
             raise GeometryError(
-                f"interlayer.thickness ({t * 1e6:.4g} um) must lie between 0 and half the SE thickness "
-                f"({self.thickness * 1e6:.4g} um); make it thinner or increase geometry.thickness"
+                f"$layer ({t * 1e6:.4g} um) must lie between 0 and half the SE thickness "
+                f"({self.thickness * 1e6:.4g} um); make it thinner or increase $thickness",
+                layer="Window.interlayer_thickness",
+                thickness="Window.thickness",
             )
         if t is not None and self.interlayer_coats_defects:
             for i, d in enumerate(self.defects):
                 if d.kind == "protrusion" and not isinstance(d.shape, Round):
                     raise GeometryError(
-                        f"{self.label(i)}: a meshed interlayer coats round protrusions only; use "
-                        "interlayer.representation = 'resistance' for this shape"
+                        "$defect: a meshed interlayer coats round protrusions only; use "
+                        "$representation = 'resistance' for this shape",
+                        defect=f"Window.defects[{i}]",
+                        representation="Layer.representation",
                     )
         if self.defects and self.roughness is not None:
             raise GeometryError(
-                "geometry: give either defects or roughness, not both "
-                "(remove geometry.roughness or geometry.defects)"
+                "give either defects or roughness, not both (remove $roughness or $defects)",
+                roughness="Window.roughness",
+                defects="Window.defects",
             )
         for i, d in enumerate(self.defects):
             self._check_defect(i, d)
@@ -404,8 +423,9 @@ class Window:
                 gap = math.hypot(a.x - b.x, a.y - b.y) - a.shape.half_width - b.shape.half_width
                 if gap <= 0:
                     raise GeometryError(
-                        f"{self.label(i)} and {self.label(j)} overlap (their footprints "
-                        f"intersect by {-gap * 1e6:.3g} um); move them apart"
+                        f"$a and $b overlap (their footprints intersect by {-gap * 1e6:.3g} um); move them apart",
+                        a=f"Window.defects[{i}]",
+                        b=f"Window.defects[{j}]",
                     )
         if self.roughness is not None:
             self._check_roughness()
@@ -413,68 +433,77 @@ class Window:
             s = self.sizes
             if not (0 < s.near <= s.interface <= s.far):
                 raise GeometryError(
-                    "mesh: sizes must satisfy 0 < size_near <= size_interface <= size_far, "
-                    f"got {s.near:.3g}, {s.interface:.3g}, {s.far:.3g} m"
+                    "$sizes must satisfy 0 < near <= interface <= far, "
+                    f"got {s.near:.3g}, {s.interface:.3g}, {s.far:.3g} m",
+                    sizes="Window.sizes",
                 )
 
     def _check_defect(self, i: int, d: Defect) -> None:
-        where = self.label(i)
+        where = f"Window.defects[{i}]"
         s = d.shape
+
+        def refuse(template: str, **more: str):
+            raise GeometryError(template, defect=where, **more)
+
         if not isinstance(s, ALLOWED_SHAPES[d.kind]):
             names = ", ".join(c.__name__.lower() for c in ALLOWED_SHAPES[d.kind])
-            raise GeometryError(
-                f"{where}: a {d.kind} cannot have shape {type(s).__name__.lower()}; use one of {names}"
-            )
+            refuse(f"$defect: a {d.kind} cannot have shape {type(s).__name__.lower()}; use one of {names}")
         for name in ("radius", "height", "thickness", "tip_radius"):
             if isinstance(s, Gap) and name == "height":
                 continue  # a contact gap has no cavity
             value = getattr(s, name, None)
             if value is not None and not value > 0:
-                raise GeometryError(f"{where}.{name} must be positive, got {value!r} m")
+                refuse(f"$defect.{name} must be positive, got {value!r} m")
         if isinstance(s, Cone):
             if not 0 < s.half_angle < math.pi / 2:
-                raise GeometryError(
-                    f"{where}.half_angle must lie strictly between 0 and 90 deg, "
+                refuse(
+                    "$defect.half_angle must lie strictly between 0 and 90 deg, "
                     f"got {math.degrees(s.half_angle):.3g} deg"
                 )
             if s.tip_radius >= s.height:
-                raise GeometryError(
-                    f"{where}.tip_radius ({s.tip_radius * 1e6:.3g} um) must be smaller than "
+                refuse(
+                    f"$defect.tip_radius ({s.tip_radius * 1e6:.3g} um) must be smaller than "
                     f"its height ({s.height * 1e6:.3g} um)"
                 )
         if isinstance(s, FlatVoid) and s.thickness >= s.radius:
-            raise GeometryError(
-                f"{where}.thickness must be smaller than its radius for a flat void; "
-                "use shape = 'round' for a thick one"
+            refuse(
+                "$defect.thickness must be smaller than its radius for a flat void; use shape = 'round' for a thick one"
             )
         half_w = self.width / 2
         if abs(d.x) + s.half_width >= half_w:
-            raise GeometryError(
-                f"{where} reaches x = {(abs(d.x) + s.half_width) * 1e6:.4g} um, beyond the window "
-                f"half-width {half_w * 1e6:.4g} um; widen geometry.width to more than "
-                f"{2 * (abs(d.x) + s.half_width) * 1e6:.4g} um or move/shrink the defect"
+            refuse(
+                f"$defect reaches x = {(abs(d.x) + s.half_width) * 1e6:.4g} um, beyond the window "
+                f"half-width {half_w * 1e6:.4g} um; widen $width to more than "
+                f"{2 * (abs(d.x) + s.half_width) * 1e6:.4g} um or move/shrink the defect",
+                width="Window.width",
             )
         if self.dim == 3 and abs(d.y) + s.half_width >= self.in_plane_depth / 2:
-            raise GeometryError(
-                f"{where} reaches y = {(abs(d.y) + s.half_width) * 1e6:.4g} um, beyond the window "
-                f"half-depth {self.in_plane_depth / 2 * 1e6:.4g} um; enlarge geometry.depth"
+            refuse(
+                f"$defect reaches y = {(abs(d.y) + s.half_width) * 1e6:.4g} um, beyond the window "
+                f"half-depth {self.in_plane_depth / 2 * 1e6:.4g} um; enlarge $depth",
+                depth="Window.depth",
             )
         if self.dim == 2 and d.y != 0.0:
-            raise GeometryError(f"{where}.y is only meaningful in 3D; remove it")
+            refuse("$defect.y is only meaningful in 3D; remove it")
         if s.height >= 0.8 * self.thickness:
-            raise GeometryError(
-                f"{where} reaches {s.height * 1e6:.4g} um into an SE of thickness "
-                f"{self.thickness * 1e6:.4g} um (limit 80 %); increase geometry.thickness"
+            refuse(
+                f"$defect reaches {s.height * 1e6:.4g} um into an SE of thickness "
+                f"{self.thickness * 1e6:.4g} um (limit 80 %); increase $thickness",
+                thickness="Window.thickness",
             )
 
     def _check_roughness(self) -> None:
         r = self.roughness
         assert r is not None
         if not (r.amplitude > 0 and r.wavelength > 0):
-            raise GeometryError("geometry.roughness: amplitude and wavelength must be positive")
+            raise GeometryError(
+                "$roughness: amplitude and wavelength must be positive", roughness="Window.roughness"
+            )
         if r.amplitude >= 0.5 * self.thickness:
             raise GeometryError(
-                "geometry.roughness.amplitude must be below half the thickness; increase geometry.thickness"
+                "$amplitude must be below half the thickness; increase $thickness",
+                amplitude="Window.roughness.amplitude",
+                thickness="Window.thickness",
             )
         # mirror-symmetric sides need a whole number of wavelengths across the window
         for name, extent in (("width", self.width), ("depth", self.in_plane_depth)):
@@ -483,7 +512,8 @@ class Window:
             n = extent / r.wavelength
             if abs(n - round(n)) > 1e-6 or round(n) < 1:
                 raise GeometryError(
-                    f"geometry.{name} ({extent * 1e6:.4g} um) must be a whole number of "
+                    f"$extent ({extent * 1e6:.4g} um) must be a whole number of "
                     f"roughness wavelengths ({r.wavelength * 1e6:.4g} um) so that the mirror "
-                    f"sides see a symmetric profile; try {max(1, round(n)) * r.wavelength * 1e6:.4g} um"
+                    f"sides see a symmetric profile; try {max(1, round(n)) * r.wavelength * 1e6:.4g} um",
+                    extent=f"Window.{name}",
                 )

@@ -3,8 +3,8 @@
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli
 
-from dendrite_fem.app.case import CaseError, load_case
-from dendrite_fem.geometry.spec import GeometryError
+from dendrite_fem.config.errors import CaseError
+from dendrite_fem.config.load import load_case
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.toml")), ids=lambda p: p.name)
@@ -19,24 +19,22 @@ def test_shipped_cases_validate(path):
         axes = tomllib.loads(path.read_text())["sweep"]
         assert len(runs) == math.prod(len(v) for v in axes.values())
         return
-    case, digest = load_case(path)
-    case.window().check()
-    assert len(digest) == 64 and case.electrolytes_to_compare()
+    case, digest = load_case(path)  # resolved: its geometry and materials are checked
+    assert len(digest) == 64 and case.electrolytes
 
 
 def test_units_are_parsed_to_si(write_case):
     case, _ = load_case(write_case(SMALL_CASE))
-    assert case.geometry.width == pytest.approx(80e-6)
-    assert case.operation.current_density == pytest.approx(5.1)  # 0.51 mA/cm2 in A/m²
+    assert case.window.width == pytest.approx(80e-6)
+    assert case.operation.value == pytest.approx(5.1)  # 0.51 mA/cm2 in A/m²
     assert case.kinetics.exchange_current_density == pytest.approx(13.0)  # default 1.3 mA/cm²
-    assert case.electrolytes_to_compare()[0].conductivity(case.kinetics.temperature) == pytest.approx(0.09)
+    assert case.electrolytes[0].conductivity(case.kinetics.temperature) == pytest.approx(0.09)
 
 
 def test_contact_gap_pore_from_a_case_file(write_case):
     text = SMALL_CASE.replace('kind = "protrusion"\nshape = "semicircle"', 'kind = "pore"\nshape = "gap"')
     case, _ = load_case(write_case(text))
-    window = case.window()
-    window.check()
+    window = case.window
     assert type(window.defects[0].shape).__name__ == "Gap" and window.defects[0].shape.height == 0.0
 
 
@@ -44,8 +42,8 @@ def test_override_changes_a_field(write_case):
     case, d1 = load_case(
         write_case(SMALL_CASE), ["operation.current_density='1 mA/cm2'", "electrolytes.1.material=NTOC"]
     )
-    assert case.operation.current_density == pytest.approx(10.0)
-    assert case.electrolytes[1].label == "NTOC"
+    assert case.operation.value == pytest.approx(10.0)
+    assert case.electrolytes[1].key == "NTOC"
     _, d2 = load_case(write_case(SMALL_CASE))
     assert d1 != d2  # the hash records the overrides
 
@@ -110,10 +108,9 @@ def test_bad_case_is_refused_with_field_and_hint(write_case, old, new, field, hi
     ],
 )
 def test_impossible_geometry_is_refused(write_case, old, new, hint):
-    case, _ = load_case(write_case(SMALL_CASE.replace(old, new, 1)))
-    with pytest.raises(GeometryError, match=hint) as err:
-        case.window().check()
-    assert "geometry" in str(err.value)
+    with pytest.raises(CaseError, match=hint) as err:
+        load_case(write_case(SMALL_CASE.replace(old, new, 1)))
+    assert "case.toml: geometry" in str(err.value)
 
 
 def test_cli_refuses_bad_case_with_exit_code_2_and_writes_nothing(write_case, tmp_path):

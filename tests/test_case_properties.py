@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from dendrite_fem.app.case import Case, CaseError, format_validation_error
+from dendrite_fem.config.errors import CaseError
+from dendrite_fem.config.load import format_validation_error
+from dendrite_fem.config.resolve import resolve
+from dendrite_fem.config.schema import Case
 from dendrite_fem.geometry.spec import GeometryError
 from dendrite_fem.numerics.solver import ConvergenceError
 from dendrite_fem.physics.materials import MaterialError
@@ -64,14 +67,11 @@ def cases(draw):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_valid_looking_cases_solve_with_balance_or_fail_cleanly(data):
-    from dendrite_fem.model import Model
 
     try:
-        case = Case.model_validate(data)
-        window = case.window()
-        model = Model(window, case.kinetics_model(), case.driving(), degree=1, solver=case.solver_options())
-        (record,) = case.electrolytes_to_compare()
-        solution = model.solve(record)
+        case = resolve(Case.model_validate(data))
+        (record,) = case.electrolytes
+        solution = case.model().solve(record)
     except (ValidationError, CaseError, GeometryError, MaterialError, ConvergenceError) as exc:
         assert str(exc)  # a clean, explained refusal
         event(f"refused: {type(exc).__name__}")

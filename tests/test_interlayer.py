@@ -108,15 +108,14 @@ def test_a_passivating_film_homogenises_the_current_for_nas_and_nps():
 
 
 def test_meshed_interlayer_refuses_a_shape_it_cannot_coat():
-    window = Window(
-        2,
-        200 * UM,
-        60 * UM,
-        defects=(Defect("protrusion", Cone(10 * UM, 0.5, 1 * UM)),),
-        interlayer_thickness=1 * UM,
-    )
-    with pytest.raises(GeometryError, match="representation = 'resistance'"):
-        window.check()
+    with pytest.raises(GeometryError, match=r"Layer.representation = 'resistance'"):
+        Window(
+            2,
+            200 * UM,
+            60 * UM,
+            defects=(Defect("protrusion", Cone(10 * UM, 0.5, 1 * UM)),),
+            interlayer_thickness=1 * UM,
+        )
 
 
 def test_case_file_interlayer_errors_name_the_field(write_case):

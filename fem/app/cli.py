@@ -203,8 +203,8 @@ def _print_table(summary: dict) -> None:
 def _sweep(args, comm) -> int:
     """``dendrite-fem sweep``: run here, submit to Slurm, show the status or collect."""
     from dendrite_fem.app import slurm
-    from dendrite_fem.app.case import CaseError
     from dendrite_fem.app.sweep import load_sweep, run_sweep
+    from dendrite_fem.config.errors import CaseError
 
     if comm.size > 1:
         raise CaseError("run 'dendrite-fem sweep' without mpiexec; use --np for MPI ranks per run")
@@ -257,7 +257,7 @@ def _check_launcher(comm) -> None:
     results: refuse that (each copy says so) before anything is written."""
     import os
 
-    from dendrite_fem.app.case import CaseError
+    from dendrite_fem.config.errors import CaseError
 
     tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
     if comm.size == 1 and tasks.isdigit() and int(tasks) > 1:
@@ -273,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     from mpi4py import MPI
 
     import dendrite_fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
-    from dendrite_fem.app.case import CaseError, load_case
     from dendrite_fem.app.outputs import OutputError
+    from dendrite_fem.config.errors import CaseError
+    from dendrite_fem.config.load import load_case
     from dendrite_fem.geometry.spec import GeometryError
     from dendrite_fem.numerics.solver import ConvergenceError
     from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY, MaterialError
@@ -366,9 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             from dendrite_fem.geometry.distribute import build_mesh
 
-            window = case.window()
-            case.electrolytes_to_compare()
-            m = build_mesh(window, comm, geometry_order=case.mesh.geometry_order or case.mesh.element_degree)
+            window = case.window  # resolved: geometry and materials are checked
+            m = build_mesh(window, comm, geometry_order=case.geometry_order)
             if root:
                 print(
                     f"{args.case}: valid. {window.dim}D mesh with {m.num_cells} cells; groups {m.group_sizes}"
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grow":
             from dendrite_fem.app.grow import grow_case
 
-            out = Path(args.out or Path("results") / f"{case.case.name}-growth")
+            out = Path(args.out or Path("results") / f"{case.name}-growth")
             log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
             summary = grow_case(case, out, args.case, digest, comm, log=log, force=args.force)
             if root:
@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from dendrite_fem.app.runner import run_case
 
-        out = Path(args.out or Path("results") / case.case.name)
+        out = Path(args.out or Path("results") / case.name)
         log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
         summary = run_case(
             case,

@@ -28,13 +28,14 @@ import numpy as np
 from mpi4py import MPI
 
 import dendrite_fem
-from dendrite_fem.app.case import Case, CaseError
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from dendrite_fem.app.runner import software_versions, source_hash
+from dendrite_fem.config.errors import CaseError
+from dendrite_fem.config.resolve import CaseSetup
 from dendrite_fem.constants import FARADAY, NA_MOLAR_VOLUME
-from dendrite_fem.geometry.growing import GRADING, GrowingInterface
-from dendrite_fem.geometry.spec import Ellipse, GeometryError, MeshSizes, Round
+from dendrite_fem.geometry.growing import GRADING, GrowingInterface, ShortedCell
+from dendrite_fem.geometry.spec import Ellipse, MeshSizes, Round
 from dendrite_fem.model import Model
 from dendrite_fem.physics.growth import (
     advance,
@@ -69,8 +70,9 @@ COLUMNS = [
 ]
 
 
-def check_growth_case(case: Case) -> None:
+def check_growth_case(setup: CaseSetup) -> None:
     """What the growth model supports; a CaseError naming the field otherwise."""
+    case = setup.spec
     g = case.geometry
     if case.growth is None:
         raise CaseError("the case has no [growth] table; add one, e.g. [growth] target_growth = '10 um'")
@@ -78,9 +80,8 @@ def check_growth_case(case: Case) -> None:
         raise CaseError("geometry.dimension: growth runs in 2D")
     if g.roughness is not None or g.random_defects is not None:
         raise CaseError("geometry: growth starts from explicit protrusions (no roughness or random_defects)")
-    for i, d in enumerate(g.defects):
-        shape = d.to_defect().shape
-        if d.kind != "protrusion" or not isinstance(shape, (Round, Ellipse)):
+    for i, (d, defect) in enumerate(zip(g.defects, setup.window.defects, strict=True)):
+        if d.kind != "protrusion" or not isinstance(defect.shape, (Round, Ellipse)):
             raise CaseError(
                 f"geometry.defects[{i}]: growth starts from round or elliptical protrusions "
                 f"(got a {d.kind} of shape {d.shape!r})"
@@ -92,7 +93,7 @@ def check_growth_case(case: Case) -> None:
         )
     if case.mechanics is not None:
         raise CaseError("[mechanics] is not coupled to the growth model")
-    if any(e.interlayer is not None and e.interlayer.mixed for e in case.electrolytes_to_compare()):
+    if any(e.interlayer is not None and e.interlayer.mixed for e in setup.electrolytes):
         raise CaseError("a mixed-conducting interlayer is not supported by the growth model")
 
 
@@ -107,10 +108,9 @@ def marker_spacing(sizes: MeshSizes, tip: np.ndarray):
     return spacing
 
 
-def initial_markers(case: Case, sizes: MeshSizes) -> np.ndarray:
-    """The interface of the case's window as a polyline: flat, with each protrusion's
+def initial_markers(window, sizes: MeshSizes) -> np.ndarray:
+    """The interface of a window as a polyline: flat, with each protrusion's
     outline (sampled finely by angle, then re-spaced)."""
-    window = case.window()
     w = window.width
     pieces = []
     for d in sorted(window.defects, key=lambda d: d.x):
@@ -135,7 +135,7 @@ def _tip(points: np.ndarray) -> np.ndarray:
 
 
 def grow_case(
-    case: Case,
+    case: CaseSetup,
     out: Path,
     case_file: str,
     case_hash: str,
@@ -154,17 +154,16 @@ def grow_case(
                 f"{out}: already holds this growth result (same case hash and version); --force recomputes it"
             )
         return done
-    gp = case.growth
-    window = case.window()
-    window.check()
+    gp = case.spec.growth
+    window = case.window
     sizes = window.resolved_sizes()
-    kinetics, counter, options = case.kinetics_model(), case.driving(), case.solver_options()
+    kinetics, counter, options = case.kinetics, case.operation, case.solver
     if counter.applied_current_density is None:
         raise CaseError("operation.mode: growth runs galvanostatically (the plating current sets the rate)")
-    degree = case.mesh.element_degree
+    degree = case.degree
     results = {}
     with ResultDirectory(out, comm, key, fresh=force, keep_partial_on_error=True) as rd:
-        for e in case.electrolytes_to_compare():
+        for e in case.electrolytes:
             name = e.key
             if name in rd.finished:
                 say(f"{name}: finished in an earlier run, reusing it")
@@ -185,11 +184,11 @@ def grow_case(
             _figure(rd, list(results), gp.target_growth, window)
         summary = {
             "case": {
-                "name": case.case.name,
-                "description": case.case.description,
+                "name": case.name,
+                "description": case.spec.case.description,
                 "file": case_file,
                 "sha256": case_hash,
-                "input": case.model_dump(mode="json"),
+                "input": case.spec.model_dump(mode="json"),
             },
             "software": software_versions(),
             "parameters": {
@@ -240,7 +239,7 @@ def _grow_one(
             }
     state = comm.bcast(state, root=0)
     if state is None:
-        markers = initial_markers(case, sizes)
+        markers = initial_markers(case.window, sizes)
         state = {
             "markers": markers,
             "time": 0.0,
@@ -260,18 +259,14 @@ def _grow_one(
     )
     t_start = time.perf_counter()
     while True:
-        geometry = GrowingInterface(
-            case.geometry.width, case.geometry.thickness, tuple(map(tuple, markers)), sizes
-        )
-        try:  # the model checks the geometry
-            model = Model(
-                geometry, kinetics, counter, degree=degree, geometry_order=1, solver=options, comm=comm
+        try:  # the interface checks itself
+            geometry = GrowingInterface(
+                case.window.width, case.window.thickness, tuple(map(tuple, markers)), sizes
             )
-        except GeometryError as exc:
-            if "shorted" in str(exc):
-                reason = "short"
-                break
-            raise
+        except ShortedCell:
+            reason = "short"
+            break
+        model = Model(geometry, kinetics, counter, degree=degree, geometry_order=1, solver=options, comm=comm)
         solution = model.solve(electrolyte)
         problem, report, mesh_data = solution.problem, solution.report, model.mesh
         metrics = solution.metrics.to_dict()
@@ -282,7 +277,7 @@ def _grow_one(
         nearest = np.argmin(d, axis=1)
         if (
             len(trace.points) != len(markers)
-            or np.max(d[np.arange(len(markers)), nearest]) > 1e-9 * case.geometry.width
+            or np.max(d[np.arange(len(markers)), nearest]) > 1e-9 * case.window.width
         ):
             raise RuntimeError("the mesh's interface vertices do not match the markers")
         i_dep = i_trace[nearest]
@@ -309,7 +304,7 @@ def _grow_one(
             front,
             metrics["max_over_mean"],
             metal_area(markers),
-            counter.value * case.geometry.width * t,
+            counter.value * case.window.width * t,
             np.nan,
             0.0,
             len(markers),

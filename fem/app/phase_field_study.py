@@ -23,10 +23,10 @@ import numpy as np
 from mpi4py import MPI
 
 import dendrite_fem
-from dendrite_fem.app.case import CaseError
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from dendrite_fem.app.runner import software_versions, source_hash
+from dendrite_fem.config.errors import CaseError
 from dendrite_fem.physics.phase_field import (
     HongViswanathan2018,
     PhaseFieldHistory,

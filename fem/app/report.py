@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from dendrite_fem.app.case import CaseError  # noqa: E402
+from dendrite_fem.config.errors import CaseError  # noqa: E402
 from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_MV, TO_UM
 
 

@@ -18,9 +18,9 @@ from petsc4py import PETSc
 import dendrite_fem
 import dendrite_fem.geometry
 from dendrite_fem.app import figures
-from dendrite_fem.app.case import Case
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
+from dendrite_fem.config.resolve import CaseSetup
 from dendrite_fem.model import Model, Solution
 from dendrite_fem.numerics.floor import poisson_floor
 from dendrite_fem.numerics.solver import ConvergenceError, linear_solver_options
@@ -130,7 +130,7 @@ def software_versions() -> dict[str, str]:
 
 
 def run_case(
-    case: Case,
+    case: CaseSetup,
     out: Path,
     case_file: str,
     case_hash: str,
@@ -159,21 +159,10 @@ def run_case(
         return done
 
     timer = PhaseTimer(comm)
-    degree = case.mesh.element_degree
-    # the model checks the geometry, before anything is written
-    model = Model(
-        case.window(),
-        case.kinetics_model(),
-        case.driving(),
-        degree=degree,
-        geometry_order=case.mesh.geometry_order or degree,
-        solver=case.solver_options(),
-        mechanics=case.mechanical_load(),
-        mesh_cache=mesh_cache,
-        comm=comm,
-    )
+    degree = case.degree
+    model = case.model(comm, mesh_cache)
     window = model.window
-    electrolytes = case.electrolytes_to_compare()
+    electrolytes = case.electrolytes
 
     with ResultDirectory(out, comm, key, fresh=force) as rd:
         if rd.resumed:
@@ -188,7 +177,7 @@ def run_case(
             model.trace  # noqa: B018  (built once, timed here)
         say(f"  {mesh_data.num_cells} cells, {model.num_dofs} DOFs (P{degree})")
         resume_dir = rd.resume_dir
-        if case.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
+        if case.spec.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
             with timer("output"):
                 fem_fields.write_tags(
                     rd.path("tags.xdmf"), mesh_data.mesh, mesh_data.cell_tags, mesh_data.facet_tags
@@ -231,7 +220,11 @@ def run_case(
             if solution.profile.pressure is not None:
                 pressure_profiles[name] = solution.profile.pressure
             gathered[name] = _write_solution_fields(
-                rd.path, solution, case.output.fields, case.output.figures or case.output.fields, timer
+                rd.path,
+                solution,
+                case.spec.output.fields,
+                case.spec.output.figures or case.spec.output.fields,
+                timer,
             )
             results[name] = solution.record(floor)
             if comm.rank == 0:
@@ -266,16 +259,16 @@ def run_case(
                 profiles,
                 pressure_profiles,
                 gathered,
-                case.output.figures,
+                case.spec.output.figures,
                 f"dendrite-fem {dendrite_fem.__version__}, case sha256 {case_hash}",
                 timer,
             )
         case_record = {
-            "name": case.case.name,
-            "description": case.case.description,
+            "name": case.name,
+            "description": case.spec.case.description,
             "file": case_file,
             "sha256": case_hash,
-            "input": case.model_dump(mode="json"),
+            "input": case.spec.model_dump(mode="json"),
         }
         summary = _summary(model, case_record, results, [k for k in rd.resumed if k in results], key, timer)
         if comm.rank == 0:

@@ -32,9 +32,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dendrite_fem.app.case import CaseError, load_case
 from dendrite_fem.app.outputs import finished_result
 from dendrite_fem.app.sweep import Run, collect, layout, load_sweep, recorded_runs
+from dendrite_fem.config.errors import CaseError
+from dendrite_fem.config.load import load_case
 
 #: Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 _TIME = re.compile(r"^(\d+(:\d{1,2}){0,2}|\d+-\d+(:\d{1,2}){0,2})$")

@@ -29,10 +29,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from dendrite_fem.app.case import Case, CaseError, _set_path, format_validation_error, parse_override
-from dendrite_fem.geometry.spec import GeometryError
+from dendrite_fem.config.errors import CaseError
+from dendrite_fem.config.load import parse_override, set_path, validate
+from dendrite_fem.config.resolve import resolve
 
 #: columns of sweep.csv taken from each electrolyte's metrics, in this order
 METRIC_COLUMNS = [
@@ -89,14 +88,9 @@ def load_sweep(path: str | Path) -> tuple[Path, list[Run]]:
         overrides = [f"{k}={_toml_value(v)}" for k, v in params.items()]
         trial = json.loads(json.dumps(data))
         for text in overrides:
-            _set_path(trial, *parse_override(text))
-        try:
-            Case.model_validate(trial).window().check()
-        except ValidationError as exc:
-            where = ", ".join(overrides)
-            raise CaseError(format_validation_error(f"{path} (run {index}: {where})", exc)) from None
-        except GeometryError as exc:
-            raise CaseError(f"{path} (run {index}: {', '.join(overrides)}): {exc}") from None
+            set_path(trial, *parse_override(text))
+        source = f"{path} (run {index}: {', '.join(overrides)})"
+        resolve(validate(trial, source), source)  # the whole case, its geometry and materials too
         runs.append(Run(index, overrides, params))
     return path, runs
 

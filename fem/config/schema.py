@@ -1,0 +1,311 @@
+"""The case-file schema: what a case file may say, with its units and ranges.
+
+Pydantic models of the TOML tables.  Every dimensional field carries its unit ("10 um",
+"0.9 mS/cm", "0.51 mA/cm2") and is held in SI; a typo, an unknown key, a wrong unit or an
+impossible value is refused here.  Rules that need the material library or the geometry
+(a material's name, its elastic constants, a defect that leaves the window) belong to the
+resolver (:mod:`dendrite_fem.config.resolve`).  See ``docs/case-files.md`` for every field.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from dendrite_fem.units import to_si
+
+
+def _quantity(unit: str, example: str):
+    return BeforeValidator(lambda v: to_si(v, unit, example))
+
+
+Length = Annotated[float, _quantity("m", "10 um"), Field(gt=0)]
+Coordinate = Annotated[float, _quantity("m", "0 um")]
+Conductivity = Annotated[float, _quantity("S/m", "0.9 mS/cm"), Field(gt=0)]
+CurrentDensity = Annotated[float, _quantity("A/m^2", "0.51 mA/cm2"), Field(gt=0)]
+Temperature = Annotated[float, _quantity("K", "298.15 K"), Field(gt=0)]
+Pressure = Annotated[float, _quantity("Pa", "20 MPa"), Field(ge=0)]
+Voltage = Annotated[float, _quantity("V", "20 mV")]
+Angle = Annotated[float, _quantity("rad", "15 deg"), Field(gt=0, lt=math.pi / 2)]
+Modulus = Annotated[float, _quantity("Pa", "20 GPa"), Field(gt=0)]
+Toughness = Annotated[float, _quantity("Pa*m^0.5", "0.2 MPa*m^0.5"), Field(gt=0)]
+Duration = Annotated[float, _quantity("s", "60 s"), Field(ge=0)]
+TransferCoefficient = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CaseInfo(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+
+
+#: the shape family of each shape name a case file may use
+SHAPES = {
+    "round": "round",
+    "semicircle": "round",
+    "hemisphere": "round",
+    "ellipse": "ellipse",
+    "cone": "cone",
+    "notch": "cone",
+    "flat": "flat",
+    "gap": "gap",
+}
+_SHAPE_FIELDS = {
+    "round": {"radius"},
+    "ellipse": {"radius", "height"},
+    "cone": {"height", "half_angle", "tip_radius"},
+    "flat": {"radius", "thickness"},
+    "gap": {"radius"},
+}
+
+
+class DefectInput(Strict):
+    kind: Literal["protrusion", "pore"]
+    shape: Literal["round", "semicircle", "hemisphere", "ellipse", "cone", "notch", "flat", "gap"]
+    radius: Length | None = None
+    height: Length | None = None
+    thickness: Length | None = None
+    tip_radius: Length | None = None
+    half_angle: Angle | None = None
+    x: Coordinate = 0.0
+    y: Coordinate = 0.0
+
+    @model_validator(mode="after")
+    def _fields_match_shape(self):
+        shape = SHAPES[self.shape]
+        need = _SHAPE_FIELDS[shape]
+        given = {
+            k
+            for k in ("radius", "height", "thickness", "tip_radius", "half_angle")
+            if getattr(self, k) is not None
+        }
+        if need - given:
+            raise ValueError(f"shape {self.shape!r} needs {', '.join(sorted(need - given))}")
+        if given - need:
+            raise ValueError(
+                f"shape {self.shape!r} does not use {', '.join(sorted(given - need))}; "
+                f"it takes {', '.join(sorted(need))}"
+            )
+        return self
+
+
+class RoughnessInput(Strict):
+    amplitude: Length
+    wavelength: Length
+
+
+class RandomDefectsInput(Strict):
+    count: Annotated[int, Field(gt=0, le=500)]
+    seed: int = 0
+    kind: Literal["protrusion", "pore"] = "pore"
+    radius_min: Length
+    radius_max: Length
+    gap: Annotated[float, _quantity("m", "1 um"), Field(ge=0)] = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.radius_min > self.radius_max:
+            raise ValueError("radius_min must not exceed radius_max")
+        return self
+
+
+class GeometryInput(Strict):
+    dimension: Literal[2, 3] = 2
+    width: Length
+    thickness: Length
+    depth: Length | None = None
+    defects: list[DefectInput] = []
+    roughness: RoughnessInput | None = None
+    random_defects: RandomDefectsInput | None = None
+
+
+class MeshInput(Strict):
+    size_near: Length | None = None
+    size_interface: Length | None = None
+    size_far: Length | None = None
+    element_degree: Literal[1, 2] = 1
+    geometry_order: Literal[1, 2] | None = None
+
+    @model_validator(mode="after")
+    def _all_or_none(self):
+        given = [s is not None for s in (self.size_near, self.size_interface, self.size_far)]
+        if any(given) and not all(given):
+            raise ValueError(
+                "give all three of size_near, size_interface, size_far, or none (automatic sizes)"
+            )
+        return self
+
+
+class KineticsInput(Strict):
+    exchange_current_density: CurrentDensity = 13.0  # 1.3 mA/cm², seed 003 Table 1
+    alpha_a: TransferCoefficient = 0.5
+    alpha_c: TransferCoefficient = 0.5
+    temperature: Temperature = 298.15
+    pressure: Pressure = 0.0
+
+
+class OperationInput(Strict):
+    mode: Literal["galvanostatic", "potentiostatic"] = "galvanostatic"
+    current_density: CurrentDensity | None = None
+    voltage: Voltage | None = None
+
+    @model_validator(mode="after")
+    def _one_setpoint(self):
+        if self.mode == "galvanostatic" and (self.current_density is None or self.voltage is not None):
+            raise ValueError("galvanostatic mode takes current_density (e.g. '0.51 mA/cm2') and no voltage")
+        if self.mode == "potentiostatic" and (self.voltage is None or self.current_density is not None):
+            raise ValueError("potentiostatic mode takes voltage (e.g. '20 mV') and no current_density")
+        return self
+
+
+class InterlayerInput(Strict):
+    """The interlayer's geometry, shared by all electrolytes of the case (one mesh); each
+    electrolyte names its own interlayer material, or has none (the layer is then its SE)."""
+
+    thickness: Length
+    representation: Literal["meshed", "resistance"] = "meshed"
+
+
+class ElectrolyteInput(Strict):
+    material: str | None = None
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.+-]+$")
+    conductivity: Conductivity | None = None
+    interlayer: str | None = None  #: an interlayer material of the library
+    interlayer_conductivity: Conductivity | None = None
+    interlayer_electronic_conductivity: (
+        Annotated[float, _quantity("S/m", "0.01 mS/cm"), Field(ge=0)] | None
+    ) = None
+    interlayer_specific_area: Annotated[float, _quantity("1/m", "1 /um"), Field(gt=0)] | None = None
+    youngs_modulus: Modulus | None = None  #: overrides the library (with [mechanics])
+    poisson_ratio: Annotated[float, Field(gt=-1, lt=0.5)] | None = None
+    fracture_toughness: Toughness | None = None
+
+    @model_validator(mode="after")
+    def _source(self):
+        if self.material is None and self.conductivity is None:
+            raise ValueError("give a library 'material' (e.g. 'NAS') or a 'conductivity' (e.g. '0.9 mS/cm')")
+        if self.material is None and self.name is None:
+            raise ValueError("an electrolyte given by conductivity needs a 'name'")
+        if self.interlayer is not None and self.interlayer_conductivity is not None:
+            raise ValueError("give interlayer (a library material) or interlayer_conductivity, not both")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The name as written (the resolver files a library material under its own name)."""
+        return self.name or self.material
+
+
+class MechanicsInput(Strict):
+    """Stress-coupled kinetics (dendrite_fem.physics.electromechanics): the stack pressure on the cell and the
+    extra pressure of the metal confined in each protrusion, fixed or built by plating."""
+
+    stack_pressure: Pressure = 0.0
+    deposit_pressure: Pressure = 0.0
+    deposit_time: Duration = 0.0
+    metal: str = "Na"
+    rtol: Annotated[float, Field(gt=0, lt=1e-2)] = 1e-8
+    max_iterations: Annotated[int, Field(gt=0, le=200)] = 50
+
+    @model_validator(mode="after")
+    def _one_deposit_model(self):
+        if self.deposit_pressure > 0 and self.deposit_time > 0:
+            raise ValueError(
+                "give deposit_pressure (fixed) or deposit_time (the pressure follows from "
+                "the plating), not both"
+            )
+        return self
+
+
+class GrowthInput(Strict):
+    """Sharp-interface growth (``dendrite-fem grow``, dendrite_fem.physics.growth): when to stop and how big
+    the steps are."""
+
+    target_growth: Length = 10e-6  #: stop when the tip has advanced this far
+    max_time: Annotated[float, _quantity("s", "100 h"), Field(gt=0)] = 100 * 3600.0
+    max_steps: Annotated[int, Field(gt=0, le=100_000)] = 5000
+    step_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5  #: of the marker spacing per step
+    max_time_step: Annotated[float, _quantity("s", "10 min"), Field(gt=0)] = 3600.0
+
+
+class SolverInput(Strict):
+    linear_solver: Literal["auto", "direct", "iterative"] = "auto"
+    rtol: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-10
+    max_iterations: Annotated[int, Field(gt=0, le=500)] = 30
+
+
+class OutputInput(Strict):
+    fields: bool = True
+    figures: bool = True
+
+
+class Case(Strict):
+    case: CaseInfo
+    geometry: GeometryInput
+    mesh: MeshInput = MeshInput()
+    kinetics: KineticsInput = KineticsInput()
+    operation: OperationInput
+    electrolytes: Annotated[list[ElectrolyteInput], Field(min_length=1)]
+    solver: SolverInput = SolverInput()
+    output: OutputInput = OutputInput()
+    interlayer: InterlayerInput | None = None
+    mechanics: MechanicsInput | None = None
+    growth: GrowthInput | None = None
+
+    @model_validator(mode="after")
+    def _interlayer_geometry_given(self):
+        users = [e.label for e in self.electrolytes if e.interlayer or e.interlayer_conductivity]
+        if users and self.interlayer is None:
+            raise ValueError(
+                f"electrolytes {', '.join(users)} name an interlayer but the case has no [interlayer] "
+                "table; add one with its thickness, e.g. [interlayer] thickness = '1 um'"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _interphase_needs_a_layer(self):
+        for e in self.electrolytes:
+            if (
+                e.interlayer_electronic_conductivity is not None or e.interlayer_specific_area is not None
+            ) and not (e.interlayer or e.interlayer_conductivity):
+                raise ValueError(
+                    f"electrolyte {e.label}: interlayer_electronic_conductivity/specific_area need "
+                    "an interlayer (interlayer or interlayer_conductivity)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _mechanics_consistent(self):
+        if self.mechanics is None:
+            given = [
+                e.label
+                for e in self.electrolytes
+                if (e.youngs_modulus, e.poisson_ratio, e.fracture_toughness) != (None, None, None)
+            ]
+            if given:
+                raise ValueError(
+                    f"electrolytes {', '.join(given)} give elastic constants but the case has "
+                    "no [mechanics] table; add one, e.g. [mechanics] stack_pressure = '20 MPa'"
+                )
+            return self
+        if self.kinetics.pressure > 0:
+            raise ValueError(
+                "with [mechanics] the pressure comes from the stress: set kinetics.pressure to "
+                "'0 MPa' and give the stack pressure as mechanics.stack_pressure"
+            )
+        if self.interlayer is not None and self.interlayer.representation == "resistance":
+            raise ValueError(
+                "[mechanics] with interlayer.representation = 'resistance' is not supported; "
+                "use representation = 'meshed'"
+            )
+        if self.geometry.roughness is not None:
+            raise ValueError(
+                "[mechanics] needs a flat anode for the SE to rest on; a rough interface "
+                "(geometry.roughness) is not supported with it"
+            )
+        return self
