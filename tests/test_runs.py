@@ -150,7 +150,7 @@ def test_rerun_replaces_result_and_foreign_directory_is_refused(write_case, tmp_
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
     r = run_cli("run", str(case), "--out", str(foreign))
-    assert r.returncode == 2 and "not an earlier result" in r.stderr
+    assert r.returncode == 2 and "not a result of dendrite-fem" in r.stderr
     assert (foreign / "thesis.tex").exists()
 
 

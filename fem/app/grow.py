@@ -162,7 +162,9 @@ def grow_case(
         raise CaseError("operation.mode: growth runs galvanostatically (the plating current sets the rate)")
     degree = case.degree
     results = {}
-    with ResultDirectory(out, comm, key, fresh=force, keep_partial_on_error=True) as rd:
+    with ResultDirectory(
+        out, comm, key, fresh=force, keep_partial_on_error=True, owner=f"grow:{case.name}"
+    ) as rd:
         for e in case.electrolytes:
             name = e.key
             if name in rd.finished:

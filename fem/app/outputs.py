@@ -5,6 +5,12 @@ requested directory ``NAME``; only when the whole run has succeeded is it rename
 into place (replacing an earlier result).  An interrupted or failed run leaves no
 file that looks complete.
 
+A result is never lost: a result directory carries a marker (:data:`RESULT_MARKER`, naming
+the run that made it), and a run replaces only an empty directory or a result of the same
+kind and case (any result with ``force``), never a user's folder, a folder that holds other
+results or a folder inside a result.  A run holds a lock on its output for its whole
+duration, so a second run into the same place is refused instead of mixing files.
+
 The partial directory keeps what was finished (``state.json`` lists it, each entry
 written only after its files), keyed by the case hash and the software version: a
 re-run of the same case resumes from there, a changed case starts afresh.  A
@@ -14,9 +20,12 @@ finished result with the same key is not recomputed unless forced.
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +33,71 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-#: a directory holding this file is a result that a new run may replace
+#: every finished result has this summary
 MARKER = "summary.json"
+#: a directory holding this file is a result of this package: ``{"owner": ...}`` names the run
+RESULT_MARKER = ".dendrite-fem-result"
 STATE = "state.json"
+#: the longest output name whose hidden siblings keep their readable ``.NAME.partial`` form
+_READABLE_NAME = 200
 
 
 class OutputError(RuntimeError):
-    pass
+    """An output directory that cannot be used; the message says why and what to do."""
+
+
+def _sibling(final: Path, suffix: str) -> Path:
+    """The hidden sibling ``.NAME.<suffix>`` of ``final`` (a shortened, hashed name when NAME is
+    so long that the sibling's name would pass the file system's 255-byte limit)."""
+    name = final.name
+    if len(name.encode()) > _READABLE_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        name = f"{name.encode()[:120].decode(errors='ignore')}-{digest}"
+    return final.parent / f".{name}.{suffix}"
+
+
+def result_owner(path: Path) -> str | None:
+    """Who made the result in ``path`` ("run:NAME", "grow:NAME", ...), "" for a result of an
+    earlier version without a marker, None if ``path`` is not a result of this package."""
+    try:
+        return json.loads((path / RESULT_MARKER).read_text())["owner"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:  # a result of a version before the marker: its summary names the package
+        summary = json.loads((path / MARKER).read_text())
+        return "" if "dendrite-fem" in summary.get("software", {}) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class OutputLock:
+    """An exclusive lock on an output directory for the life of a run (``flock`` on a hidden
+    sibling file; released by the kernel if the process dies)."""
+
+    def __init__(self, final: Path):
+        self.path = _sibling(final, "lock")
+        self.fd: int | None = None
+
+    def acquire(self, what: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise OutputError(
+                f"{what}: another run is writing there ({holder}); wait for it to end or choose "
+                "another output directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # the kernel drops the lock; the empty file stays (unlinking races)
+            self.fd = None
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -69,6 +136,7 @@ class ResultDirectory:
         key: str,
         fresh: bool = False,
         keep_partial_on_error: bool = False,
+        owner: str = "run",
     ):
         #: keep the hidden directory after an error even if nothing is finished (its work
         #: saves its own checkpoints there, as a growth run does)
@@ -76,8 +144,10 @@ class ResultDirectory:
         self.final = Path(final).resolve()
         self.comm = comm
         self.key = key
-        self.fresh = fresh  #: ignore what an interrupted run left
-        self.tmp = self.final.parent / f".{self.final.name}.partial"
+        self.fresh = fresh  #: ignore what an interrupted run left, replace any result of ours
+        self.owner = owner  #: what made the result ("run:NAME"): only the same owner replaces it
+        self.tmp = _sibling(self.final, "partial")
+        self.lock = OutputLock(self.final)
         self.finished: dict[str, dict] = {}
         self.resumed: list[str] = []
 
@@ -86,11 +156,14 @@ class ResultDirectory:
         if self.comm.rank == 0:
             try:
                 self._check_target()
+                self.lock.acquire(f"--out {self.final}")
                 state = self._open_partial()
             except OSError as exc:
                 error = f"--out {self.final}: cannot create the output directory ({exc.strerror})"
             except OutputError as exc:
                 error = str(exc)
+            if error:
+                self.lock.release()
         error, state = self.comm.bcast((error, state), root=0)
         if error:
             raise OutputError(error)
@@ -99,11 +172,35 @@ class ResultDirectory:
         return self
 
     def _check_target(self) -> None:
+        """Refuse an output that a run could not replace without losing someone's files."""
         f = self.final
-        if f.exists() and not (f.is_dir() and (not any(f.iterdir()) or (f / MARKER).exists())):
-            raise OutputError(
-                f"--out {f}: exists and is not an earlier result (no {MARKER}); choose another output directory"
-            )
+        for parent in f.parents:
+            if result_owner(parent) is not None:
+                raise OutputError(
+                    f"--out {f}: lies inside the result {parent}, which a re-run would replace; "
+                    "choose a directory outside it"
+                )
+        if f.exists() and not f.is_dir():
+            raise OutputError(f"--out {f}: is a file; choose a directory")
+        if f.exists() and any(f.iterdir()):
+            owner = result_owner(f)
+            if owner is None:
+                raise OutputError(
+                    f"--out {f}: exists and is not a result of dendrite-fem (no {RESULT_MARKER} or "
+                    f"{MARKER}); nothing was changed; choose another output directory"
+                )
+            nested = sorted(p.parent for p in f.rglob(MARKER) if p.parent != f)
+            if nested:
+                raise OutputError(
+                    f"--out {f}: holds other results ({', '.join(map(str, nested[:3]))}); "
+                    "choose a directory of its own for this run"
+                )
+            if owner != self.owner and not self.fresh:
+                made_by = f"'{owner}'" if owner else "an earlier version"
+                raise OutputError(
+                    f"--out {f}: holds a result of {made_by}, not of this run ('{self.owner}'); "
+                    "choose another output directory, or pass --force to replace it"
+                )
         f.parent.mkdir(parents=True, exist_ok=True)
 
     def _open_partial(self) -> dict:
@@ -139,21 +236,33 @@ class ResultDirectory:
         self.comm.Barrier()
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.comm.Barrier()  # every rank has finished its collective writes
-            if self.comm.rank == 0:
-                self._commit()
-            self.comm.Barrier()
-        elif self.comm.rank == 0 and not self.finished and not self.keep_partial_on_error:
-            # nothing finished that a resume could reuse; otherwise the hidden directory stays
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            if exc_type is None:
+                self.comm.Barrier()  # every rank has finished its collective writes
+                if self.comm.rank == 0:
+                    self._commit()
+                self.comm.Barrier()
+            elif self.comm.rank == 0 and not self.finished and not self.keep_partial_on_error:
+                # nothing finished that a resume could reuse; otherwise the hidden directory stays
+                shutil.rmtree(self.tmp, ignore_errors=True)
+        finally:
+            self.lock.release()
+
+    @property
+    def kept(self) -> str:
+        """What an interrupted run leaves for a resume (for the message that ends it)."""
+        if self.comm.rank == 0 and self.tmp.exists() and (self.finished or self.keep_partial_on_error):
+            done = ", ".join(sorted(self.finished)) or "its checkpoints"
+            return f"{done} kept in {self.tmp}; the same command resumes from there"
+        return "nothing was kept"
 
     def _commit(self) -> None:
+        write_json(self.tmp / RESULT_MARKER, {"owner": self.owner, "key": self.key})
         (self.tmp / STATE).unlink(missing_ok=True)
         shutil.rmtree(self.resume_dir, ignore_errors=True)
         os.chmod(self.tmp, 0o755)
         if self.final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.old-", dir=self.final.parent))
+            old = Path(tempfile.mkdtemp(prefix=".dendrite-fem-old-", dir=self.final.parent))
             os.replace(self.final, old / "previous")
             os.replace(self.tmp, self.final)
             shutil.rmtree(old, ignore_errors=True)

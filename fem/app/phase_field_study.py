@@ -109,7 +109,7 @@ def phase_field_study(
         else with_parameters(HongViswanathan2018(), noise=study.noise)
     )
     results = {}
-    with ResultDirectory(out, comm, key, fresh=force) as rd:
+    with ResultDirectory(out, comm, key, fresh=force, owner="phase-field") as rd:
         for v in study.potentials:
             name = run_name(v)
             if name in rd.finished:

@@ -164,7 +164,7 @@ def run_case(
     window = model.window
     electrolytes = case.electrolytes
 
-    with ResultDirectory(out, comm, key, fresh=force) as rd:
+    with ResultDirectory(out, comm, key, fresh=force, owner=f"run:{case.name}") as rd:
         if rd.resumed:
             say(f"resuming: {', '.join(rd.resumed)} finished in an earlier run")
         say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
@@ -283,7 +283,7 @@ def write_result(
     (all files at once, replacing an earlier result); for :meth:`dendrite_fem.model.Solution.write`."""
     comm = model.comm
     timer = PhaseTimer(comm)
-    with ResultDirectory(out, comm, "python-api", fresh=True) as rd:
+    with ResultDirectory(out, comm, "python-api", fresh=True, owner="python-api") as rd:
         m = model.mesh
         if fields:
             fem_fields.write_tags(rd.path("tags.xdmf"), m.mesh, m.cell_tags, m.facet_tags)

@@ -273,13 +273,17 @@ def _electrolytes(case: Case, source: str) -> tuple[Electrolyte, ...]:
                 temperature=temperature,
                 interlayer=layer,
                 mechanical=_mechanical(case, e, label),
+                source="given in the case file",
             )
         except MaterialError as exc:
             raise _invalid(source, where, str(exc)) from None
         try:
             record.conductivity(temperature)
         except MaterialError as exc:
-            raise CaseError(f"{source}: {where} ({label}): {exc}") from None
+            raise CaseError(
+                f"{source}: {where} ({label}): {exc}: set its 'conductivity', or kinetics.temperature "
+                f"to {record.temperature_ref:.2f} K"
+            ) from None
         _check_interphase(case, record, where, source)
         out.append(record)
     labels = [r.key for r in out]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from dendrite_fem.units import to_si
 
@@ -40,8 +40,15 @@ class Strict(BaseModel):
 
 
 class CaseInfo(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)
     description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, name: str) -> str:
+        if set(name) == {"."}:
+            raise ValueError(f"{name!r} would be the results folder itself; give the case a real name")
+        return name
 
 
 #: the shape family of each shape name a case file may use

@@ -237,8 +237,8 @@ def _check_film_law(problem: InterfaceProblem) -> None:
     if worst > 1e-9:
         raise ConvergenceError(
             f"the thin-film law was not solved to round-off inside the form (relative residual {worst:.1e}); "
-            "the interface overpotential is too large for it: mesh the interlayer "
-            "(interlayer.representation = 'meshed') or lower the current",
+            "the interface overpotential is too large for it: mesh the interlayer (representation "
+            "'meshed' instead of a thin-film resistance) or lower the current",
             [],
         )
 

@@ -58,8 +58,8 @@ class Electrolyte:
             if abs(temperature - self.temperature_ref) > 0.5:
                 raise MaterialError(
                     f"material {self.name!r} has no activation energy in the library, so its "
-                    f"conductivity is known only at {self.temperature_ref:.2f} K; give "
-                    "'conductivity' for this electrolyte or set kinetics.temperature to that value"
+                    f"conductivity is known only at {self.temperature_ref:.2f} K (asked at "
+                    f"{temperature:.2f} K); give its conductivity at that temperature"
                 )
             return self.conductivity_ref
         ea_over_k = self.activation_energy / BOLTZMANN_EV
@@ -306,10 +306,12 @@ def electrolyte(
     temperature=ROOM_TEMPERATURE,
     interlayer: Layer | None = None,
     mechanical: MechanicalProperties | None = None,
+    source: str = "given",
 ) -> Electrolyte:
     """An :class:`Electrolyte` from the library (``material``, e.g. "NAS") or from a given
     ``conductivity`` (S/m or e.g. "0.9 mS/cm", valid at ``temperature``), filed under ``name``
-    (default: the material's name), with an optional interlayer and elastic constants."""
+    (default: the material's name), with an optional interlayer and elastic constants;
+    ``source`` says where a given conductivity comes from."""
     if conductivity is not None:
         label = name or material
         if not label:
@@ -319,7 +321,7 @@ def electrolyte(
             "",
             si(conductivity, "S/m", "0.9 mS/cm"),
             si(temperature, "K", "298.15 K"),
-            "given in the case file",
+            source,
         )
     elif material is not None:
         base = get_electrolyte(material)
@@ -417,6 +419,6 @@ def get_mechanical(name: str) -> MechanicalProperties:
     if key is None:
         raise MaterialError(
             f"the library has no elastic constants for {name!r} (it has {', '.join(MECHANICAL)}); "
-            "give youngs_modulus and poisson_ratio for this electrolyte in the case file"
+            "give its youngs_modulus and poisson_ratio"
         )
     return MECHANICAL[key]
