@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="dendrite-fem",
         description="Na+ current focusing at defects and pores of SE/Na-anode interfaces (DOLFINx).",
     )
+    p.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error (for a bug report)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="solve a case and write fields, profile, summary and figures")
     run.add_argument("case", help="case file (TOML)")
@@ -269,16 +272,15 @@ def _check_launcher(comm) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from dendrite_fem.app import interrupts
+
+    interrupts.install()  # before PETSc starts: its own handler would print an abort trace
     # imported here so that --help works without MPI/DOLFINx start-up
     from mpi4py import MPI
 
     import dendrite_fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
-    from dendrite_fem.app.outputs import OutputError
-    from dendrite_fem.config.errors import CaseError
     from dendrite_fem.config.load import load_case
-    from dendrite_fem.geometry.spec import GeometryError
-    from dendrite_fem.numerics.solver import ConvergenceError
-    from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY, MaterialError
+    from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY
     from dendrite_fem.units import TO_MS_PER_CM, TO_OHM_CM2, TO_PER_UM, TO_UM
 
     comm = MPI.COMM_WORLD
@@ -410,25 +412,84 @@ def main(argv: list[str] | None = None) -> int:
             _print_table(summary)
             print(f"results in {out}/")
         return 0
-    except (GeometryError, MaterialError) as exc:
+    except BaseException as exc:  # noqa: BLE001 - the one boundary where every failure is classified
+        return _classified(exc, args, comm)
+
+
+def _classified(exc: BaseException, args, comm) -> int:
+    """Say what happened and return its exit code: 2 invalid input (the message names the field
+    and the fix), 3 no converged or finite solution, 128 + N a signal N (130 SIGINT, 143 SIGTERM),
+    1 anything else (the traceback only with --debug).  Under MPI an interruption or an
+    unexpected error ends every rank (MPI_Abort), so no rank is left waiting in a collective."""
+    from dendrite_fem.app.interrupts import Interrupted, received
+    from dendrite_fem.app.outputs import OutputError
+    from dendrite_fem.config.errors import CaseError
+    from dendrite_fem.geometry.spec import GeometryError
+    from dendrite_fem.numerics.solver import ConvergenceError
+    from dendrite_fem.physics.materials import MaterialError
+
+    root = comm.rank == 0
+    signum = exc.signum if isinstance(exc, Interrupted) else received()
+    if signum is not None:
+        import signal
+
+        kept = getattr(exc, "kept", "nothing was kept")
+        name = signal.Signals(signum).name
         if root:
-            print(f"error: {args.case}: {exc}", file=sys.stderr)
+            print(f"interrupted by {name}: {kept}", file=sys.stderr, flush=True)
+        code = 128 + signum
+        if comm.size > 1:
+            # rank 0 has said what was kept; a rank that was blocked in a collective never saw
+            # the signal and would wait for ever
+            time.sleep(0.2 if root else 1.0)
+            if not root:
+                print(
+                    f"[rank {comm.rank}] interrupted by {name}; what had finished stays for a resume "
+                    "(run the same command again)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            comm.Abort(code)
+        return code
+    if isinstance(exc, SystemExit):
+        raise exc
+    if isinstance(exc, (GeometryError, MaterialError)):
+        if root:
+            print(f"error: {getattr(args, 'case', '')}: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except (CaseError, OutputError) as exc:
+    if isinstance(exc, (CaseError, OutputError)):
         if root:
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except ConvergenceError as exc:
+    if isinstance(exc, ConvergenceError):
         if root:
             print(f"error: the solver did not converge: {exc}", file=sys.stderr)
         return EXIT_SOLVER
-    except Exception:  # noqa: BLE001 - any other failure must not leave ranks waiting
+    if isinstance(exc, MemoryError):
+        message = "out of memory; use a coarser mesh (mesh sizes), fewer ranks per node or a larger machine"
+    elif isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT
+        message = f"the disk is full ({exc.filename or 'writing the results'}); nothing was committed"
+    elif isinstance(exc, OSError) and exc.errno in (13, 30):  # EACCES, EROFS
+        message = f"cannot write {exc.filename or 'a file'} ({exc.strerror}); choose a writable place"
+    else:
+        message = None
+    if message is not None:
+        print(f"[rank {comm.rank}] error: {message}", file=sys.stderr, flush=True)
+    elif args.debug:
         print(f"[rank {comm.rank}] unexpected error:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
-        if comm.size > 1:
-            # give mpiexec's proxy a moment to forward the message before it kills everything
-            time.sleep(1.0)
-            comm.Abort(EXIT_OTHER)
-        return EXIT_OTHER
+    else:
+        print(
+            f"[rank {comm.rank}] unexpected error: {type(exc).__name__}: {exc}\n"
+            "this is a bug of dendrite-fem: run the same command with --debug "
+            "(dendrite-fem --debug ...) and report its output",
+            file=sys.stderr,
+            flush=True,
+        )
+    if comm.size > 1:
+        # give mpiexec's proxy a moment to forward the message before it kills everything
+        time.sleep(1.0)
+        comm.Abort(EXIT_OTHER)
+    return EXIT_OTHER
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@
 files and record are written) or ``output`` (while the final files are written); on every
 rank, or on ``<rank>`` only.  Actions: ``raise`` (an unexpected exception), ``kill``
 (SIGKILL, as a scheduler or the OOM killer would), ``nan`` (the caller poisons its data
-with NaN).  Unset, it costs one dictionary lookup.
+with NaN), ``sleep`` (wait 60 s there: a window for a signal to arrive at that point).  Unset, it costs one dictionary lookup.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 VARIABLE = "DENDRITE_FEM_FAULT"
 
@@ -30,4 +31,7 @@ def fault(point: str, rank: int) -> str | None:
         raise RuntimeError(f"injected fault at {point!r} on rank {rank}")
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == "sleep":
+        time.sleep(60.0)
+        return None
     return action

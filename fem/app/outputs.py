@@ -245,6 +245,8 @@ class ResultDirectory:
             elif self.comm.rank == 0 and not self.finished and not self.keep_partial_on_error:
                 # nothing finished that a resume could reuse; otherwise the hidden directory stays
                 shutil.rmtree(self.tmp, ignore_errors=True)
+            if exc is not None and hasattr(exc, "kept"):  # an interruption: say what stays
+                exc.kept = self.kept
         finally:
             self.lock.release()
 

@@ -24,11 +24,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import tomllib
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from dendrite_fem.app import interrupts
 from dendrite_fem.config.errors import CaseError
 from dendrite_fem.config.load import parse_override, set_path, validate
 from dendrite_fem.config.resolve import resolve
@@ -180,13 +182,23 @@ def run_sweep(
     base = layout(path, runs, out)
     jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
 
+    children: list[subprocess.Popen] = []  #: the runs in progress, to pass a signal on to
+    stopping = threading.Event()
+
     def execute(run: Run) -> tuple[Run, int, str]:
         cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *run_arguments(out, base, run, force)]
         if ranks > 1:
             cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        (out / "runs" / f"{run.name}.log").write_text(r.stdout + r.stderr)
-        return run, r.returncode, r.stdout
+        if stopping.is_set():
+            return run, 130, ""
+        # a session of its own: a Ctrl-C at the terminal reaches the sweep, which passes it on
+        child = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        children.append(child)
+        stdout, stderr = child.communicate()
+        (out / "runs" / f"{run.name}.log").write_text(stdout + stderr)
+        return run, child.returncode, stdout
 
     status: dict[str, str] = {}
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -201,16 +213,32 @@ def run_sweep(
     with Progress(*columns, disable=not progress) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
         task = bar.add_task("", total=len(runs))
         futures = [pool.submit(execute, run) for run in runs]
-        for future in as_completed(futures):
-            run, code, stdout = future.result()
-            skipped = "already holds" in stdout
-            status[run.name] = "ok" if code == 0 else f"failed (exit {code}, see runs/{run.name}.log)"
-            note = f"{run.name} {'skipped (finished)' if skipped else status[run.name]}"
-            bar.update(task, advance=1, description=note)
-            if not progress:  # a log, not a terminal: one line per run
-                print(f"[{len(status)}/{len(runs)}] {note}", flush=True)
+        try:
+            for future in as_completed(futures):
+                _record(future, bar, task, status, runs, progress)
+        except interrupts.Interrupted as exc:
+            # the runs in progress get the same signal and keep their resumable state
+            stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            interrupts.forward(children)
+            exc.kept = (
+                f"{len(status)} of {len(runs)} runs had ended; the runs in progress were stopped and keep "
+                "what they finished; the same command finishes the sweep"
+            )
+            raise
     rows = collect(out, runs, status)
     return out / "sweep.csv", rows
+
+
+def _record(future, bar, task, status: dict, runs: list, progress: bool) -> None:
+    """One finished run of a sweep: its status and the progress line."""
+    run, code, stdout = future.result()
+    skipped = "already holds" in stdout
+    status[run.name] = "ok" if code == 0 else f"failed (exit {code}, see runs/{run.name}.log)"
+    note = f"{run.name} {'skipped (finished)' if skipped else status[run.name]}"
+    bar.update(task, advance=1, description=note)
+    if not progress:  # a log, not a terminal: one line per run
+        print(f"[{len(status)}/{len(runs)}] {note}", flush=True)
 
 
 def collect(out: Path, runs: list[Run], status: dict[str, str]) -> list[dict]:
