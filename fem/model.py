@@ -35,7 +35,7 @@ from mpi4py import MPI
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import InterfaceMesh, build_mesh
 from dendrite_fem.geometry.spec import Window
-from dendrite_fem.numerics.solver import SolveReport, SolverOptions, solve_interface
+from dendrite_fem.numerics.solver import ConvergenceError, SolveReport, SolverOptions, solve_interface
 from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
 from dendrite_fem.physics.electromechanics import (
     MechanicalLoad,
@@ -200,6 +200,31 @@ class Solution:
         return write_result(Path(directory), self.model, [self])
 
 
+#: a charge balance worse than this (or 10× the Newton tolerance) is not a solution to report
+CHARGE_BALANCE_LIMIT = 1e-6
+
+
+def _check_solution(metrics: dict, rtol: float, name: str) -> None:
+    """A converged Newton solve that is still not a trustworthy plating solution is an error:
+    a net stripping current (the metrics assume plating), or a charge balance
+    |∫i_dep − I_app| / I_app worse than the solver's tolerance allows."""
+    if not metrics["total_plating_current"] > 0:
+        raise ConvergenceError(
+            f"{name}: the net interface current is {metrics['total_plating_current']:.3g} (stripping, not "
+            "plating); the metrics describe plating, so nothing is reported. Check the sign of the "
+            "applied current or voltage",
+            [],
+        )
+    limit = max(CHARGE_BALANCE_LIMIT, 10 * rtol)
+    if not metrics["charge_balance_error"] <= limit:
+        raise ConvergenceError(
+            f"{name}: the charge balance is off by {metrics['charge_balance_error']:.2g} (limit {limit:.0e}): "
+            "the solution does not carry the applied current. Refine the mesh near the defect, or check "
+            "the kinetics (an extreme temperature or exchange current)",
+            [],
+        )
+
+
 class Model:
     """A geometry, its kinetics and operation, and how to discretise and solve them; meshes on
     first use (Gmsh on rank 0, distributed over ``comm``) and keeps the mesh for every
@@ -313,9 +338,16 @@ class Model:
         return self.solve_problem(problem, electrolyte, sigma_value, timer)
 
     def solve_problem(
-        self, problem: InterfaceProblem, electrolyte: Electrolyte, sigma_value: float, timer=None
+        self,
+        problem: InterfaceProblem,
+        electrolyte: Electrolyte,
+        sigma_value: float,
+        timer=None,
+        checked: bool = True,
     ) -> Solution:
-        """Solve a problem made by :meth:`problem` (which a caller may have altered)."""
+        """Solve a problem made by :meth:`problem` (which a caller may have altered).  ``checked``:
+        refuse a stripping result or a charge balance off the applied current (False for a problem
+        with boundary data of its own, as the verification's exact solutions have)."""
         timer = timer or (lambda phase: nullcontext())
         layer = electrolyte.interlayer
         mixed = inside = mechanics = record = principal = None
@@ -329,6 +361,8 @@ class Model:
             report, mechanics, record, principal = self._solve_coupled(problem, electrolyte, timer)
         with timer("postprocess"):
             metrics = interface_metrics(problem, self.window.feature_points(), inside)
+            if checked:
+                _check_solution(metrics, self.solver.rtol, electrolyte.key)
             phi1 = post_fields.interpolant(problem.phi, self.vertex_space)
             p1 = None if mechanics is None else mechanics.pressure
             i_dep, eta = plating_profile(self.trace, phi1, self.kinetics, problem.overpotential_values, p1)

@@ -4,6 +4,7 @@ values into the units the outputs print.  Inside the package everything is SI.""
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 
@@ -18,10 +19,26 @@ def registry() -> pint.UnitRegistry:
     return pint.UnitRegistry(preprocessors=[lambda s: _POWER.sub(r"^\1", s)])
 
 
+#: the range of values this model is meant for, per SI unit: a value outside is almost always a
+#: wrong unit ("10 parsec", "0.9 S/um") and is refused before it can break the meshing or the solve
+RANGES: dict[str, tuple[float, float]] = {
+    "m": (1e-10, 1.0),  #: 1 Å to 1 m
+    "S/m": (1e-12, 1e4),
+    "A/m^2": (1e-9, 1e7),  #: 1e-10 to 1e6 mA/cm²
+    "K": (150.0, 1000.0),  #: −123 °C to 727 °C: sodium cells from cold storage to Na–S temperatures
+    "Pa": (0.0, 1e11),
+    "V": (-10.0, 10.0),
+    "s": (0.0, 1e10),
+    "1/m": (1e-3, 1e12),
+    "Pa*m^0.5": (1e3, 1e9),
+}
+
+
 def to_si(value: object, unit: str, example: str) -> float:
     """Parse ``value`` (a string with a unit) and return its magnitude in ``unit``.
 
-    Bare numbers are refused: a case file must say "10 um", not 10."""
+    Bare numbers are refused: a case file must say "10 um", not 10.  The value must be finite
+    and, for the units of :data:`RANGES`, lie in the range the model is meant for."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"expected a quantity with a unit such as {example!r}, got {value!r}")
     if not isinstance(value, str):
@@ -29,22 +46,35 @@ def to_si(value: object, unit: str, example: str) -> float:
     ureg = registry()
     try:
         q = ureg.Quantity(value.strip())
-    except (
-        pint.errors.UndefinedUnitError,
-        pint.errors.DefinitionSyntaxError,
-        ValueError,
-        AttributeError,
-        TypeError,
-    ) as exc:
+    except Exception as exc:  # noqa: BLE001 - pint raises many kinds (syntax, 1/0, undefined units)
         raise ValueError(f"cannot read {value!r} as a quantity ({exc}); write e.g. {example!r}") from None
-    if isinstance(q, (int, float)):
+    if isinstance(q, (int, float)) or q.dimensionless and unit not in ("rad", ""):
         raise ValueError(f"{value!r} has no unit; write it with one, e.g. {example!r}")
     try:
-        return float(q.to(unit).magnitude)
+        magnitude = float(q.to(unit).magnitude)
     except pint.errors.DimensionalityError:
         raise ValueError(
             f"{value!r} is not a {_describe(unit)} (its unit is {q.units:~}); write e.g. {example!r}"
         ) from None
+    except Exception as exc:  # noqa: BLE001 - e.g. a complex magnitude, an offset unit in a product
+        raise ValueError(
+            f"cannot read {value!r} as a {_describe(unit)} ({exc}); write e.g. {example!r}"
+        ) from None
+    return check_range(magnitude, unit, value, example)
+
+
+def check_range(magnitude: float, unit: str, given: object, example: str) -> float:
+    """``magnitude`` [unit] if finite and in :data:`RANGES` (zero and signs are the caller's)."""
+    if not math.isfinite(magnitude):
+        raise ValueError(f"{given!r} is not a finite {_describe(unit)}; write e.g. {example!r}")
+    low, high = RANGES.get(unit, (0.0, math.inf))
+    size = abs(magnitude)
+    if size != 0.0 and not low <= size <= high:
+        raise ValueError(
+            f"{given!r} = {magnitude:.3g} {unit} is outside the range this model is meant for "
+            f"({low:g} to {high:g} {unit} in magnitude); check the unit (e.g. {example!r})"
+        )
+    return magnitude
 
 
 def _describe(unit: str) -> str:
@@ -56,6 +86,8 @@ def _describe(unit: str) -> str:
         "Pa": "pressure",
         "V": "voltage",
         "rad": "angle",
+        "s": "duration",
+        "1/m": "area per volume",
     }.get(unit, f"quantity in {unit}")
 
 
@@ -66,6 +98,8 @@ def si(value: object, unit: str, example: str) -> float:
         return to_si(value, unit, example)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number in {unit} or a quantity such as {example!r}, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite {_describe(unit)}; give e.g. {example!r}")
     return float(value)
 
 

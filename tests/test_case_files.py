@@ -81,8 +81,55 @@ BAD = [
         "[operation]",
         "[kinetics]\ntemperature = '-5 K'\n[operation]",
         "kinetics.temperature",
+        "outside the range",
+    ),
+    # values are validated as values (issue 16): finite, the right dimension, a plausible size
+    ('width = "80 um"', 'width = "10 parsec"', "geometry.width", "check the unit"),
+    ('width = "80 um"', 'width = "inf um"', "geometry.width", "not a finite length"),
+    ('width = "80 um"', 'width = "nan um"', "geometry.width", "not a finite length"),
+    ('width = "80 um"', 'width = "1/0 um"', "geometry.width", "division by zero"),
+    ('width = "80 um"', 'width = "80"', "geometry.width", "has no unit"),
+    (
+        'material = "NAS"',
+        'material = "NAS"\nconductivity = "inf mS/cm"',
+        "electrolytes[0].conductivity",
+        "finite",
+    ),
+    ("[operation]", "[kinetics]\ntemperature = '3 K'\n[operation]", "kinetics.temperature", "150 to 1000 K"),
+    (
+        "[operation]",
+        "[kinetics]\ntemperature = '25 degC'\n[kinetics.x]\n[operation]",
+        "kinetics.x",
+        "unknown key",
+    ),
+    (
+        'current_density = "0.51 mA/cm2"',
+        'mode = "potentiostatic"\nvoltage = "0 V"',
+        "operation",
+        "0 V drives no current",
+    ),
+    ('current_density = "0.51 mA/cm2"', 'mode = "potentiostatic"\nvoltage = "-20 mV"', "operation", "strips"),
+    (
+        'current_density = "0.51 mA/cm2"',
+        'mode = "potentiostatic"\nvoltage = "100 V"',
+        "operation.voltage",
+        "outside the range",
+    ),
+    (
+        'current_density = "0.51 mA/cm2"',
+        'mode = "potentiostatic"\nvoltage = "nan V"',
+        "operation.voltage",
+        "finite",
+    ),
+    (
+        'current_density = "0.51 mA/cm2"',
+        'current_density = "-0.5 mA/cm2"',
+        "operation.current_density",
         "greater than 0",
     ),
+    ('radius = "8 um"', 'radius = [["8 um"]]', "geometry.defects[0].radius", "quantity with a unit"),
+    ('thickness = "40 um"', 'thickness = "40 um"\nroughness = 3', "geometry.roughness", "valid dictionary"),
+    ('name = "small"', 'name = ".."', "case.name", "results folder itself"),
     ("[operation]", "[mesh]\nsize_near = '1 um'\n[operation]", "mesh", "all three"),
     ("[operation]", "[mesh]\nelement_degree = 3\n[operation]", "mesh.element_degree", "1 or 2"),
     ("[operation]", "[solverr]\nrtol = 1e-8\n[operation]", "solverr", "did you mean 'solver'"),
@@ -131,3 +178,19 @@ def test_check_command_meshes_without_solving(write_case):
     r = run_cli("check", str(write_case(SMALL_CASE)))
     assert r.returncode == 0, r.stderr
     assert "valid" in r.stdout and "anode" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "override, hint",
+    [
+        ("electrolytes.-1.material=NTOC", "'-1' is not an index"),
+        ("electrolytes.x.material=NTOC", "'x' is not an index"),
+        ("electrolytes.7.material=NTOC", "index 7 is out of range"),
+        ("operation.current_density.x=1", "is a value"),
+        ("geometry..width='1 um'", "empty key"),
+        ("noequals", "expected key=value"),
+    ],
+)
+def test_bad_set_is_refused_with_exit_2(write_case, override, hint):
+    r = run_cli("check", str(write_case(SMALL_CASE)), "--set", override)
+    assert r.returncode == 2 and hint in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -17,29 +17,39 @@ from dendrite_fem.config.schema import Case
 
 
 def set_path(data: dict, dotted: str, value) -> None:
+    """Set ``data[a][b][0]...`` for ``dotted`` = "a.b.0..." (a list index may append one entry)."""
     keys = dotted.split(".")
+    if not all(keys):
+        raise CaseError(f"--set {dotted}: empty key; write e.g. --set operation.current_density='1 mA/cm2'")
     node = data
-    for k, nxt in zip(keys[:-1], keys[1:], strict=True):
-        key = int(k) if isinstance(node, list) else k
+    for depth, k in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[: depth + 1])
         if isinstance(node, list):
-            if key >= len(node):
+            if not k.isdigit():
                 raise CaseError(
-                    f"--set {dotted}: index {key} is out of range (the list has {len(node)} entries)"
+                    f"--set {dotted}: {'.'.join(keys[:depth])} is a list; {k!r} is not an index (0, 1, ...)"
                 )
-            node = node[key]
+            idx = int(k)
+            if idx > len(node) or (idx == len(node) and not last):
+                raise CaseError(
+                    f"--set {dotted}: index {idx} is out of range (the list has {len(node)} entries)"
+                )
+            if last:
+                node[idx : idx + 1] = [value]
+                return
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[k] = value
+                return
+            nxt = keys[depth + 1]
+            child = node.setdefault(k, [] if nxt.isdigit() else {})
+            if not isinstance(child, (dict, list)):
+                raise CaseError(f"--set {dotted}: {where} is a value ({child!r}), not a table")
+            node = child
         else:
-            node = node.setdefault(key, [] if nxt.isdigit() else {})
-    last = keys[-1]
-    if isinstance(node, list):
-        idx = int(last)
-        if idx == len(node):
-            node.append(value)
-        elif idx < len(node):
-            node[idx] = value
-        else:
-            raise CaseError(f"--set {dotted}: index {idx} is out of range")
-    else:
-        node[last] = value
+            raise CaseError(f"--set {dotted}: {'.'.join(keys[:depth])} is a value, not a table")
 
 
 def parse_override(text: str) -> tuple[str, object]:

@@ -108,7 +108,7 @@ class RoughnessInput(Strict):
 
 class RandomDefectsInput(Strict):
     count: Annotated[int, Field(gt=0, le=500)]
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
     kind: Literal["protrusion", "pore"] = "pore"
     radius_min: Length
     radius_max: Length
@@ -167,6 +167,12 @@ class OperationInput(Strict):
             raise ValueError("galvanostatic mode takes current_density (e.g. '0.51 mA/cm2') and no voltage")
         if self.mode == "potentiostatic" and (self.voltage is None or self.current_density is not None):
             raise ValueError("potentiostatic mode takes voltage (e.g. '20 mV') and no current_density")
+        if self.voltage is not None and not 0 < self.voltage <= 2.0:
+            raise ValueError(
+                f"voltage {self.voltage:g} V: a plating run holds the SE above the Na metal, at "
+                "0 < V <= 2 V (0 V drives no current, a negative voltage strips the metal, which "
+                "this model does not report, and above 2 V the sulfide SEs decompose)"
+            )
         return self
 
 
