@@ -6,6 +6,7 @@ import hashlib
 import os
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,34 @@ def mesh_key(window: Window, geometry_order: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _checksum_file(cached: Path) -> Path:
+    return cached.with_suffix(".sha256")
+
+
+def _seal(written: Path, cached: Path) -> None:
+    """Record the SHA-256 of a cache file (before it is moved into place)."""
+    digest = hashlib.sha256(written.read_bytes()).hexdigest()
+    tmp = _checksum_file(written)
+    tmp.write_text(digest + "\n")
+    os.replace(tmp, _checksum_file(cached))
+
+
+def _verified(cached: Path) -> bool:
+    """Whether a cached mesh is the file that was written (its SHA-256 matches); a damaged or
+    unsealed one is removed, to be built again."""
+    try:
+        ok = _checksum_file(cached).read_text().strip() == hashlib.sha256(cached.read_bytes()).hexdigest()
+    except OSError:
+        ok = False
+    if not ok:
+        warnings.warn(
+            f"mesh cache: {cached} is damaged or has no checksum; building the mesh again", stacklevel=3
+        )
+        for f in (cached, _checksum_file(cached)):
+            f.unlink(missing_ok=True)
+    return ok
+
+
 def _group_sizes() -> dict[str, int]:
     counts = {}
     for pdim, ptag in gmsh.model.getPhysicalGroups():
@@ -124,7 +153,7 @@ def build_mesh(
         if comm.rank == 0:
             try:
                 cached = None if cache is None else Path(cache) / f"{mesh_key(window, geometry_order)}.msh"
-                if cached is not None and cached.exists():
+                if cached is not None and cached.exists() and _verified(cached):
                     gmsh.open(str(cached))
                     counts, reused = _group_sizes(), True
                 else:
@@ -139,9 +168,14 @@ def build_mesh(
                         partial = cached.with_suffix(f".{socket.gethostname()}.{os.getpid()}.partial.msh")
                         gmsh.option.setNumber("Mesh.Binary", 1)  # exact doubles, and fast to read
                         gmsh.write(str(partial))
+                        _seal(partial, cached)
                         os.replace(partial, cached)  # atomic: concurrent runs never read half a file
-                if "electrolyte" not in counts or "anode" not in counts or "counter" not in counts:
-                    error = f"the mesh lacks a required group (found {sorted(counts)})"
+                missing = [g for g in ("electrolyte", "anode", "counter") if not counts.get(g)]
+                if missing:
+                    error = (
+                        f"the mesh has no {', '.join(missing)} elements (groups: {counts}); "
+                        "the geometry leaves no room for them: enlarge the window or shrink the defects"
+                    )
             except Exception as exc:  # noqa: BLE001 - reported on every rank below
                 error = f"Gmsh could not build the geometry: {exc}"
         error, counts, reused = comm.bcast((error, counts, reused), root=0)

@@ -384,6 +384,33 @@ class Window:
         interface = min(max(interface, near), far)
         return MeshSizes(near=min(near, interface), interface=interface, far=far)
 
+    def estimated_cells(self) -> float:
+        """About how many cells the mesh will have, before meshing: the background size
+        h = min(far, h₀ + g d) of the builders integrated as N ≈ c_d ∫ dV / h^d over the window
+        (each refined layer, of measure A and size h₀, adds c_d A / ((d − 1) g h₀^(d−1))).  An
+        estimate to refuse what cannot be meshed, good to a factor of about 2."""
+        from dendrite_fem.geometry.builders import GRADING
+
+        s = self.resolved_sizes()
+        d = self.dim
+        c = 2.3 if d == 2 else 4.2  # cells per h^d (equilateral triangles; Gmsh's tetrahedra, measured)
+        span = self.width if d == 2 else self.width * self.in_plane_depth
+        volume = span * self.thickness
+        plane = s.interface if not self.defects else max(s.interface, s.far / 2)
+        if self.interlayer_thickness is not None:
+            plane = min(plane, self.interlayer_thickness / 2)
+
+        def layer(measure: float, h0: float) -> float:
+            return c * measure / ((d - 1) * GRADING * h0 ** (d - 1))
+
+        n = c * volume / s.far**d + layer(span, plane)
+        for defect in self.defects:
+            w, h = defect.shape.half_width, max(defect.shape.height, defect.shape.half_width)
+            wall = math.pi * h if d == 2 else 2 * math.pi * w * h
+            tip = min(wall, math.pi * (10 * s.near) ** (d - 1))  # where the size is near, not interface
+            n += layer(wall, s.interface) + layer(tip, s.near)
+        return n
+
     def check(self) -> None:
         """Refuse impossible combinations with a message that names the field (run on
         construction; a :class:`GeometryError` names fields as ``Window.<path>``)."""

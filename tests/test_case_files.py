@@ -194,3 +194,22 @@ def test_check_command_meshes_without_solving(write_case):
 def test_bad_set_is_refused_with_exit_2(write_case, override, hint):
     r = run_cli("check", str(write_case(SMALL_CASE)), "--set", override)
     assert r.returncode == 2 and hint in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_mesh_too_large_to_build_is_refused_before_meshing(write_case):
+    """Issue 16: nanometre roughness in 3D would need ~1e9 cells; the estimate refuses it."""
+    text = SMALL_CASE.replace("dimension = 2", "dimension = 3").replace(
+        '[[geometry.defects]]\nkind = "protrusion"\nshape = "semicircle"\nradius = "8 um"\n',
+        '[geometry.roughness]\namplitude = "0.02 um"\nwavelength = "20 um"\n',
+    )
+    r = run_cli("check", str(write_case(text)))
+    assert r.returncode == 2 and "mesh.max_cells" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_the_cell_estimate_is_within_a_factor_of_two_of_the_mesh():
+    from dendrite_fem.geometry.distribute import build_mesh
+
+    for path in ("nas_vs_nps_protrusion.toml", "nas_vs_nps_pore_3d.toml", "rough_3d.toml"):
+        setup, _ = load_case(ROOT / "cases" / path)
+        cells = build_mesh(setup.window, geometry_order=setup.geometry_order).num_cells
+        assert 0.5 < setup.window.estimated_cells() / cells < 2.0, path

@@ -180,3 +180,24 @@ def test_mesh_cache_reuses_the_same_mesh_and_keys_on_the_geometry(tmp_path):
         sizes=MeshSizes(1 * um, 2 * um, 6 * um),
     )
     assert mesh_key(other, 2) != mesh_key(window, 2) != mesh_key(window, 1)
+
+
+def test_a_damaged_mesh_cache_is_rebuilt_not_used(tmp_path):
+    """Issue 16: a cached mesh carries its SHA-256; a file changed on disk is rebuilt."""
+    import numpy as np
+
+    from dendrite_fem.geometry.distribute import build_mesh
+
+    window = Window(
+        2, W, L, defects=(Defect("pore", Round(8 * UM)),), sizes=MeshSizes(1 * UM, 2 * UM, 8 * UM)
+    )
+    first = build_mesh(window, cache=tmp_path)
+    (cached,) = tmp_path.glob("*.msh")
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the node block
+    cached.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="damaged"):
+        again = build_mesh(window, cache=tmp_path)
+    assert "meshing" in again.timings  # built again, not read
+    assert np.array_equal(again.mesh.geometry.x, first.mesh.geometry.x)
+    assert "mesh_from_cache" in build_mesh(window, cache=tmp_path).timings  # the new file is sealed

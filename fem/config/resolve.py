@@ -174,6 +174,17 @@ def _window(case: Case, source: str) -> Window:
             window = replace(window, defects=defects + extra)
     except GeometryError as exc:
         raise CaseError(f"{source}: {exc.worded(lambda p: case_path(p, labels))}") from None
+    cells = window.estimated_cells()
+    if cells > m.max_cells:
+        s = window.resolved_sizes()
+        raise _invalid(
+            source,
+            "mesh",
+            f"the mesh would have about {cells:.2g} cells (sizes near/interface/far "
+            f"{s.near:.2g}/{s.interface:.2g}/{s.far:.2g} m), more than mesh.max_cells = {m.max_cells}; "
+            "give coarser sizes (size_near, size_interface, size_far), or raise mesh.max_cells if this "
+            "machine can hold such a mesh",
+        )
     return window
 
 

@@ -137,6 +137,8 @@ class MeshInput(Strict):
     size_far: Length | None = None
     element_degree: Literal[1, 2] = 1
     geometry_order: Literal[1, 2] | None = None
+    #: refuse, before meshing, a mesh estimated (Window.estimated_cells) to be larger than this
+    max_cells: Annotated[int, Field(gt=0, le=10**9)] = 5_000_000
 
     @model_validator(mode="after")
     def _all_or_none(self):
