@@ -272,13 +272,17 @@ def _check_launcher(comm) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from dendrite_fem.app import interrupts
+    from dendrite_fem.app import form_cache, interrupts
 
     interrupts.install()  # before PETSc starts: its own handler would print an abort trace
+    form_cache.prepare()  # before DOLFINx reads where its cache is
     # imported here so that --help works without MPI/DOLFINx start-up
     from mpi4py import MPI
 
     import dendrite_fem  # noqa: F401  (orders the DOLFINx wheel's MPI first)
+
+    if args.command in ("run", "grow", "verify", "phase-field"):  # the commands that compile forms
+        form_cache.record_own_compiles()
     from dendrite_fem.config.load import load_case
     from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY
     from dendrite_fem.units import TO_MS_PER_CM, TO_OHM_CM2, TO_PER_UM, TO_UM
@@ -433,6 +437,10 @@ def _classified(exc: BaseException, args, comm) -> int:
     if signum is not None:
         import signal
 
+        from dendrite_fem.app.form_cache import discard_unfinished
+
+        discard_unfinished()
+
         kept = getattr(exc, "kept", "nothing was kept")
         name = signal.Signals(signum).name
         if root:
@@ -469,6 +477,11 @@ def _classified(exc: BaseException, args, comm) -> int:
         message = "out of memory; use a coarser mesh (mesh sizes), fewer ranks per node or a larger machine"
     elif isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT
         message = f"the disk is full ({exc.filename or 'writing the results'}); nothing was committed"
+    elif isinstance(exc, TimeoutError) and "JIT" in str(exc):
+        message = (
+            f"{exc} (a compile cut short by a kill leaves such a file; dendrite-fem removes them "
+            "after 10 minutes)"
+        )
     elif isinstance(exc, OSError) and exc.errno in (13, 30):  # EACCES, EROFS
         message = f"cannot write {exc.filename or 'a file'} ({exc.strerror}); choose a writable place"
     else:

@@ -14,6 +14,7 @@ and ``phase_field.png`` (morphology snapshots, tip position against time) and ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,6 +39,9 @@ from dendrite_fem.physics.phase_field import (
 )
 from dendrite_fem.post.fields import gather_on_root
 
+#: the largest phase-field mesh the study accepts (triangles): 3 fields, so ~3× as many DOFs
+MAX_CELLS = 4_000_000
+
 
 @dataclass(frozen=True)
 class PhaseFieldStudy:
@@ -59,6 +63,19 @@ class PhaseFieldStudy:
     def check(self) -> None:
         """Refuse inputs the model cannot run, naming the option and the fix (exit 2)."""
         eps = HongViswanathan2018().interface_width
+        for name in ("length", "height", "dx", "front", "t_end", "stop_tip", "noise", "potentials"):
+            values = getattr(self, name)
+            for value in values if isinstance(values, tuple) else (values,):
+                if value is not None and not math.isfinite(value):
+                    raise CaseError(
+                        f"--{name.replace('_', '-').removesuffix('s')} {value}: must be a finite number"
+                    )
+        if not 0 <= self.seed < 2**32:
+            raise CaseError(f"--seed {self.seed}: the noise seed is an integer from 0 to 2**32 - 1")
+        if self.noise is not None and self.noise > 1.0:
+            raise CaseError(
+                f"--noise {self.noise}: the amplitude is a fraction of the driving force, at most 1"
+            )
         if not self.potentials:
             raise CaseError("--potential: give at least one applied electrode potential (e.g. -0.45)")
         for v in self.potentials:
@@ -83,6 +100,12 @@ class PhaseFieldStudy:
             )
         if self.t_end <= 0:
             raise CaseError(f"--t-end {self.t_end}: must be positive")
+        cells = 2 * (self.length / self.dx) * (self.height / self.dx)
+        if cells > MAX_CELLS:
+            raise CaseError(
+                f"--length {self.length} --height {self.height} --dx {self.dx}: {cells:.2g} cells, more "
+                f"than the {MAX_CELLS:.0g} this study is meant for; use a smaller domain"
+            )
         if self.noise is not None and self.noise < 0:
             raise CaseError(f"--noise {self.noise}: the amplitude must be >= 0")
 

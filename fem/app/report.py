@@ -26,15 +26,23 @@ from dendrite_fem.units import TO_MA_PER_CM2, TO_MS_PER_CM, TO_MV, TO_UM
 
 def write_report(results: Path, out: Path | None = None) -> Path:
     out = out or results / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    if (results / "sweep.csv").exists():
-        text = _sweep_report(results, out)
-    elif (results / "summary.json").exists():
-        text = _run_report(results, out)
-    else:
+    if out.exists() and not out.is_dir():
+        raise CaseError(f"--out {out}: is a file; give a directory for the report")
+    if not ((results / "sweep.csv").exists() or (results / "summary.json").exists()):
         raise CaseError(
             f"{results}: neither a sweep directory (sweep.csv) nor a run directory (summary.json)"
         )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if (results / "sweep.csv").exists():
+            text = _sweep_report(results, out)
+        else:
+            text = _run_report(results, out)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise CaseError(
+            f"{results}: not a readable result of dendrite-fem ({type(exc).__name__}: {exc}); "
+            "report a directory that 'dendrite-fem run' or 'sweep' wrote"
+        ) from None
     path = out / "report.md"
     tmp = out / ".report.md.tmp"
     tmp.write_text(text)

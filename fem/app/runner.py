@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import platform
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,6 +131,23 @@ def software_versions() -> dict[str, str]:
     }
 
 
+#: bytes of output per mesh cell and field set (tags, or one electrolyte's fields), with margin
+BYTES_PER_CELL = 300
+
+
+def _check_free_space(rd, cells: int, electrolytes: int, fields: bool, comm: MPI.Comm) -> None:
+    """Refuse to start writing into a file system that cannot hold the result: HDF5 aborts the
+    process on a full disk, so it must not get that far (collective)."""
+    need = 2e6 + (cells * BYTES_PER_CELL * (1 + electrolytes) if fields else 1e5 * electrolytes)
+    free = comm.bcast(shutil.disk_usage(rd.path("")).free if comm.rank == 0 else None, root=0)
+    if free < need:
+        raise OSError(
+            errno.ENOSPC,
+            "No space left on device",
+            f"{rd.final}: {free / 1e6:.3g} MB free, the result needs about {need / 1e6:.3g} MB",
+        )
+
+
 def run_case(
     case: CaseSetup,
     out: Path,
@@ -177,6 +196,7 @@ def run_case(
             model.trace  # noqa: B018  (built once, timed here)
         say(f"  {mesh_data.num_cells} cells, {model.num_dofs} DOFs (P{degree})")
         resume_dir = rd.resume_dir
+        _check_free_space(rd, mesh_data.num_cells, len(electrolytes), case.spec.output.fields, comm)
         if case.spec.output.fields and not (rd.resumed and rd.path("tags.xdmf").exists()):
             with timer("output"):
                 fem_fields.write_tags(
