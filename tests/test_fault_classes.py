@@ -111,7 +111,9 @@ def _mount_tmpfs(path, options):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
-@pytest.mark.parametrize("options, hint", [("size=64k", "disk is full"), ("ro,size=1m", "Read-only file system")])
+@pytest.mark.parametrize(
+    "options, hint", [("size=64k", "disk is full"), ("ro,size=1m", "Read-only file system")]
+)
 def test_a_full_disk_or_read_only_folder_is_reported_as_such(tmp_path, write_case, options, hint):
     place = tmp_path / "place"
     _mount_tmpfs(place, options)

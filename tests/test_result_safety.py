@@ -86,3 +86,24 @@ def test_cli_refuses_a_case_named_dot_and_a_foreign_case_into_a_result(write_cas
     out = _result(tmp_path / "other", owner="run:someone-else")
     r = run_cli("run", str(write_case(SMALL_CASE)), "--out", str(out))
     assert r.returncode == 2 and "--force" in r.stderr and result_owner(out) == "run:someone-else"
+
+
+def test_a_damaged_partial_result_is_not_resumed(tmp_path):
+    """Issue 16: a resume verifies the SHA-256 of every file the partial result recorded."""
+    out = tmp_path / "a"
+    with pytest.raises(RuntimeError), ResultDirectory(out, MPI.COMM_SELF, "k", owner="run:a") as rd:
+        rd.path("fields_NAS.h5").write_bytes(b"field data")
+        rd.mark_finished("NAS", {"max_over_mean": 1.0})
+        raise RuntimeError("killed")
+    partial = rd.tmp
+    with ResultDirectory(out, MPI.COMM_SELF, "k", owner="run:a") as again:
+        assert again.resumed == ["NAS"]  # intact: resumed
+        raise_later = again.tmp
+    assert not raise_later.exists()  # committed
+    with pytest.raises(RuntimeError), ResultDirectory(out, MPI.COMM_SELF, "k2", owner="run:a") as rd:
+        rd.path("fields_NAS.h5").write_bytes(b"field data")
+        rd.mark_finished("NAS", {"max_over_mean": 1.0})
+        raise RuntimeError("killed")
+    (partial / "fields_NAS.h5").write_bytes(b"field dat4")  # one byte changed on disk
+    with ResultDirectory(out, MPI.COMM_SELF, "k2", owner="run:a") as again:
+        assert again.resumed == []  # damaged: started afresh

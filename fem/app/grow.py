@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -228,17 +229,13 @@ def _grow_one(
         folder.mkdir(exist_ok=True)
         (folder / "steps").mkdir(exist_ok=True)
         if checkpoint.exists():
-            data = np.load(checkpoint, allow_pickle=False)
-            cuts = np.cumsum(data["shape_lengths"])[:-1]
-            state = {
-                "markers": data["markers"],
-                "time": float(data["time"]),
-                "step": int(data["step"]),
-                "rows": [list(r) for r in data["rows"]],
-                "shapes": np.split(data["shapes"], cuts),
-                "shape_steps": [int(k) for k in data["shape_steps"]],
-                "initial_tip": data["initial_tip"],
-            }
+            try:  # an npz is a zip: its CRCs catch a damaged file
+                state = _read_checkpoint(checkpoint)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                print(
+                    f"{name}: the checkpoint {checkpoint} is damaged ({exc}); growing from t = 0", flush=True
+                )
+                state = None
     state = comm.bcast(state, root=0)
     if state is None:
         markers = initial_markers(case.window, sizes)
@@ -401,6 +398,20 @@ def _crossing_time(arr: np.ndarray, target: float) -> float | None:
     if k == 0:
         return 0.0
     return float(times[k - 1] + (target - adv[k - 1]) / (adv[k] - adv[k - 1]) * (times[k] - times[k - 1]))
+
+
+def _read_checkpoint(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        cuts = np.cumsum(data["shape_lengths"])[:-1]
+        return {
+            "markers": data["markers"],
+            "time": float(data["time"]),
+            "step": int(data["step"]),
+            "rows": [list(r) for r in data["rows"]],
+            "shapes": np.split(data["shapes"], cuts),
+            "shape_steps": [int(k) for k in data["shape_steps"]],
+            "initial_tip": data["initial_tip"],
+        }
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:

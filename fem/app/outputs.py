@@ -123,6 +123,34 @@ def finished_result(final: Path, key: str) -> dict | None:
     return summary if summary.get("run", {}).get("resume_key") == key else None
 
 
+def _checksums(root: Path, known: dict) -> dict:
+    """{relative path: [size, mtime_ns, sha256]} of the files below ``root`` (the state file
+    aside); a file whose size and mtime are unchanged keeps its recorded hash."""
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in (STATE, f".{STATE}.tmp")):
+        rel = str(path.relative_to(root))
+        st = path.stat()
+        old = known.get(rel)
+        if old and old[:2] == [st.st_size, st.st_mtime_ns]:
+            out[rel] = old
+        else:
+            out[rel] = [st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()]
+    return out
+
+
+def _damaged(root: Path, files: dict) -> str | None:
+    """The first recorded file of a partial result that is missing or changed, or None."""
+    for rel, (_size, _mtime, digest) in files.items():
+        path = root / rel
+        try:
+            ok = hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        except OSError:
+            return f"{rel} is missing"
+        if not ok:
+            return f"{rel} changed"
+    return None
+
+
 class ResultDirectory:
     """Context manager: ``with ResultDirectory(out, comm, key) as rd: rd.path("x.csv")``.
 
@@ -150,6 +178,7 @@ class ResultDirectory:
         self.lock = OutputLock(self.final)
         self.finished: dict[str, dict] = {}
         self.resumed: list[str] = []
+        self.files: dict[str, list] = {}  #: checksums of the partial result's files
 
     def __enter__(self) -> ResultDirectory:
         error, state = None, None
@@ -168,6 +197,7 @@ class ResultDirectory:
         if error:
             raise OutputError(error)
         self.finished = state["finished"]
+        self.files = state.get("files", {}) if self.comm.rank == 0 else {}
         self.resumed = sorted(self.finished)  #: what an earlier run had finished
         return self
 
@@ -211,7 +241,13 @@ class ResultDirectory:
             except ValueError:
                 state = {}
             if state.get("key") == self.key:
-                return state
+                damaged = _damaged(self.tmp, state.get("files", {}))
+                if not damaged:
+                    return state
+                print(
+                    f"{self.tmp}: the saved partial result is damaged ({damaged}); starting again",
+                    flush=True,
+                )
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir()
         state = {"key": self.key, "finished": {}}
@@ -228,11 +264,13 @@ class ResultDirectory:
         return self.tmp / ".resume"
 
     def mark_finished(self, name: str, record: dict) -> None:
-        """Record a unit of work as done (after its files are written; collective)."""
+        """Record a unit of work as done (after its files are written; collective), with the
+        SHA-256 of every file of the partial result, which a resume verifies."""
         self.comm.Barrier()
         self.finished[name] = record
         if self.comm.rank == 0:
-            write_json(self.tmp / STATE, {"key": self.key, "finished": self.finished})
+            self.files = _checksums(self.tmp, self.files)
+            write_json(self.tmp / STATE, {"key": self.key, "finished": self.finished, "files": self.files})
         self.comm.Barrier()
 
     def __exit__(self, exc_type, exc, tb) -> None:
