@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli
@@ -88,19 +87,26 @@ def test_an_unwritable_form_cache_falls_back_to_a_temporary_one(tmp_path, write_
     assert "is not writable" in r.stderr and (tmp_path / "r" / "summary.json").exists()
 
 
-def test_stale_unfinished_compiles_are_removed_and_fresh_ones_kept(tmp_path, monkeypatch):
+def test_unfinished_compiles_nobody_holds_are_removed(tmp_path, monkeypatch):
+    """A .c without .c.cached is a compile in progress only while its process holds its lock:
+    a killed compile's file is removed (the next run would wait 10 s for it and fail)."""
+    import fcntl
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(form_cache, "SETTLE", 0.2)
     cache = tmp_path / "fenics"
     cache.mkdir()
-    stale, fresh, done = (cache / f"libffcx_forms_{n}.c" for n in ("stale", "fresh", "done"))
-    for c in (stale, fresh, done):
+    orphan, running, done = (cache / f"libffcx_forms_{n}.c" for n in ("orphan", "running", "done"))
+    for c in (orphan, running, done):
         c.write_text("")
     (cache / "libffcx_forms_done.c.cached").write_text("")
-    old = time.time() - 2 * form_cache.STALE_AFTER
-    os.utime(stale, (old, old))
-    os.utime(done, (old, old))
-    form_cache.prepare()
-    assert not stale.exists() and fresh.exists() and done.exists()
+    fd = os.open(running, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another run compiling it
+    try:
+        form_cache.prepare()
+    finally:
+        os.close(fd)
+    assert not orphan.exists() and running.exists() and done.exists()
 
 
 def _mount_tmpfs(path, options):

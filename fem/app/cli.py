@@ -283,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("run", "grow", "verify", "phase-field"):  # the commands that compile forms
         form_cache.record_own_compiles()
+    from dendrite_fem.config.errors import CaseError
     from dendrite_fem.config.load import load_case
     from dendrite_fem.physics.materials import INTERLAYERS, LIBRARY
     from dendrite_fem.units import TO_MS_PER_CM, TO_OHM_CM2, TO_PER_UM, TO_UM
@@ -399,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from dendrite_fem.app.runner import run_case
 
+        if args.mesh_cache and Path(args.mesh_cache).exists() and not Path(args.mesh_cache).is_dir():
+            raise CaseError(
+                f"--mesh-cache {args.mesh_cache}: is a file; give a directory for the cached meshes"
+            )
         out = Path(args.out or Path("results") / case.name)
         log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
         summary = run_case(

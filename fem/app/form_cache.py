@@ -6,8 +6,11 @@ a ``.c`` without its ``.c.cached`` waits 10 s for another compile to finish, the
 run killed while compiling would make every later run fail.  Here, before DOLFINx starts:
 
 * an unwritable cache (a read-only home) is replaced by a temporary one, with a warning;
-* a ``.c`` without ``.c.cached`` older than :data:`STALE_AFTER` is removed (no compile takes
-  that long; a younger one may be another run's compile in progress);
+* a ``.c`` without ``.c.cached`` that no process of ours is compiling is removed: each compile of
+  this package holds an ``flock`` on its ``.c`` while it runs (a killed process drops it), so an
+  unlocked one is left over; one younger than :data:`SETTLE` seconds is waited for first, since
+  a plain DOLFINx process (which takes no lock) may be starting its compile; any unfinished file
+  older than :data:`STALE_AFTER` is removed;
 * after an interruption, the ``.c`` files this process created and did not finish are removed
   (FFCx cleans up after a failed compile, but not after a signal).  Which files are this
   process's own is recorded by wrapping FFCx's ``get_cached_module``, which creates them.
@@ -15,6 +18,7 @@ run killed while compiling would make every later run fail.  Here, before DOLFIN
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import tempfile
@@ -22,8 +26,10 @@ import time
 from pathlib import Path
 
 STALE_AFTER = 600.0  #: s
+SETTLE = 5.0  #: s: by then a compiler has read the source it was given
 
 _created: set[Path] = set()  #: the .c files this process created (it compiles them)
+_locks: list[int] = []  #: their descriptors, each holding an flock until the process ends
 
 
 def directory() -> Path:
@@ -56,14 +62,30 @@ def prepare() -> Path:
             flush=True,
         )
         return fallback / "fenics"
-    now = time.time()
     for c in _unfinished(cache):
         try:
-            if now - c.stat().st_mtime > STALE_AFTER:
+            age = time.time() - c.stat().st_mtime
+            if age < STALE_AFTER and age < SETTLE:
+                time.sleep(SETTLE - age)
+            if c.with_suffix(".c.cached").exists():
+                continue  # finished meanwhile
+            if age > STALE_AFTER or not _locked(c):
                 c.unlink()
         except OSError:
             pass  # another process removed or finished it
     return cache
+
+
+def _locked(c: Path) -> bool:
+    """Whether a process of this package holds the compile lock of ``c``."""
+    fd = os.open(c, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def record_own_compiles() -> None:
@@ -79,7 +101,11 @@ def record_own_compiles() -> None:
     def get_cached_module(module_name, object_names, cache_dir, timeout):
         result = original(module_name, object_names, cache_dir, timeout)
         if result == (None, None):  # the .c was created here: this process compiles it
-            _created.add(Path(cache_dir).joinpath(module_name).with_suffix(".c"))
+            c = Path(cache_dir).joinpath(module_name).with_suffix(".c")
+            _created.add(c)
+            fd = os.open(c, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process ends
+            _locks.append(fd)
         return result
 
     get_cached_module._records_own = True

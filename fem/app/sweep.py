@@ -73,7 +73,7 @@ def load_sweep(path: str | Path) -> tuple[Path, list[Run]]:
     """Read a sweep file; every combination is validated (with its geometry)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise CaseError(f"{path}: cannot read the sweep file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:

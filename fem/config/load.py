@@ -116,7 +116,7 @@ def load_case(path: str | Path, overrides: list[str] = ()) -> tuple[CaseSetup, s
     except OSError as exc:
         raise CaseError(f"{path}: cannot read the case file ({exc.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode())
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # an editor's byte-order mark is fine
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
     if "sweep" in data:
