@@ -275,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     from dendrite_fem.app import form_cache, interrupts
 
     interrupts.install()  # before PETSc starts: its own handler would print an abort trace
+    import warnings
+
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     form_cache.prepare()  # before DOLFINx reads where its cache is
     # imported here so that --help works without MPI/DOLFINx start-up
     from mpi4py import MPI

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
+from dendrite_fem.app import interrupts
+
 #: every finished result has this summary
 MARKER = "summary.json"
 #: a directory holding this file is a result of this package: ``{"owner": ...}`` names the run
@@ -239,6 +241,7 @@ class ResultDirectory:
             try:
                 state = json.loads(state_file.read_text())
             except ValueError:
+                print(f"{self.tmp}: its {STATE} is damaged; starting again", flush=True)
                 state = {}
             if state.get("key") == self.key:
                 damaged = _damaged(self.tmp, state.get("files", {}))
@@ -283,8 +286,12 @@ class ResultDirectory:
             elif self.comm.rank == 0 and not self.finished and not self.keep_partial_on_error:
                 # nothing finished that a resume could reuse; otherwise the hidden directory stays
                 shutil.rmtree(self.tmp, ignore_errors=True)
-            if exc is not None and hasattr(exc, "kept"):  # an interruption: say what stays
-                exc.kept = self.kept
+            if exc is not None and (hasattr(exc, "kept") or interrupts.received()):
+                # an interruption (or what it caused inside PETSc): say what stays
+                try:
+                    exc.kept = self.kept
+                except AttributeError:
+                    pass
         finally:
             self.lock.release()
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dendrite_fem.app import interrupts
+from dendrite_fem.app.outputs import OutputLock
 from dendrite_fem.config.errors import CaseError
 from dendrite_fem.config.load import parse_override, set_path, validate
 from dendrite_fem.config.resolve import resolve
@@ -179,6 +180,15 @@ def run_sweep(
     """Run (or finish) a sweep on this machine; returns the table path and its rows."""
     path, runs = load_sweep(path)
     out = Path(out)
+    lock = OutputLock(out)  # a second sweep into the same directory is refused, not interleaved
+    lock.acquire(f"sweep --out {out}")
+    try:
+        return _run_sweep(path, runs, out, jobs, ranks, force, progress)
+    finally:
+        lock.release()
+
+
+def _run_sweep(path: Path, runs: list, out: Path, jobs: int, ranks: int, force: bool, progress: bool):
     base = layout(path, runs, out)
     jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
 
