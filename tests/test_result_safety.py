@@ -107,3 +107,16 @@ def test_a_damaged_partial_result_is_not_resumed(tmp_path):
     (partial / "fields_NAS.h5").write_bytes(b"field dat4")  # one byte changed on disk
     with ResultDirectory(out, MPI.COMM_SELF, "k2", owner="run:a") as again:
         assert again.resumed == []  # damaged: started afresh
+
+
+def test_a_result_of_an_earlier_version_is_recognised_by_its_case(tmp_path):
+    """Results made before the marker existed: their summary names the package and the case,
+    so re-running the same case (make demo after an upgrade) needs no --force."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "summary.json").write_text(
+        json.dumps({"software": {"dendrite-fem": "0.1.0"}, "case": {"name": "a"}, "parameters": {}})
+    )
+    assert result_owner(old) == "run:a"
+    _result(old, owner="run:a")  # replaced without --force
+    assert json.loads((old / RESULT_MARKER).read_text())["owner"] == "run:a"

@@ -487,8 +487,8 @@ def _classified(exc: BaseException, args, comm) -> int:
         message = f"the disk is full ({exc.filename or 'writing the results'}); nothing was committed"
     elif isinstance(exc, TimeoutError) and "JIT" in str(exc):
         message = (
-            f"{exc} (a compile cut short by a kill leaves such a file; dendrite-fem removes them "
-            "after 10 minutes)"
+            f"{exc} (another process was compiling that form and did not finish in time; run the "
+            "command again: a file no process is compiling any more is removed when it starts)"
         )
     elif isinstance(exc, OSError) and exc.errno in (13, 30):  # EACCES, EROFS
         message = f"cannot write {exc.filename or 'a file'} ({exc.strerror}); choose a writable place"

@@ -65,11 +65,11 @@ def prepare() -> Path:
     for c in _unfinished(cache):
         try:
             age = time.time() - c.stat().st_mtime
-            if age < STALE_AFTER and age < SETTLE:
-                time.sleep(SETTLE - age)
-            if c.with_suffix(".c.cached").exists():
-                continue  # finished meanwhile
-            if age > STALE_AFTER or not _locked(c):
+            if age <= STALE_AFTER and _locked(c):
+                continue  # a run of ours is compiling it
+            if age < SETTLE:
+                time.sleep(SETTLE - age)  # a plain DOLFINx process may be starting its compile
+            if not c.with_suffix(".c.cached").exists() and (age > STALE_AFTER or not _locked(c)):
                 c.unlink()
         except OSError:
             pass  # another process removed or finished it

@@ -65,10 +65,16 @@ def result_owner(path: Path) -> str | None:
         return json.loads((path / RESULT_MARKER).read_text())["owner"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    try:  # a result of a version before the marker: its summary names the package
+    try:  # a result of a version before the marker: its summary names the package and the case
         summary = json.loads((path / MARKER).read_text())
-        return "" if "dendrite-fem" in summary.get("software", {}) else None
-    except (OSError, ValueError, AttributeError):
+        if "dendrite-fem" not in summary.get("software", {}):
+            return None
+        if "potentials" in summary:
+            return "phase-field"
+        name = summary.get("case", {}).get("name")
+        kind = "grow" if "target_growth" in summary.get("parameters", {}) else "run"
+        return f"{kind}:{name}" if name else ""
+    except (OSError, ValueError, AttributeError, TypeError):
         return None
 
 
