@@ -44,3 +44,19 @@ def test_nonlinear_solve_stays_close_to_the_poisson_floor():
     # one of the optimisations fails it (1.1 when written; 2.0 without the once-assembled
     # stiffness and the lagged preconditioner)
     assert ratio < 1.8, f"Newton solve / Poisson floor = {ratio:.2f} (1.1 when written)"
+
+
+def test_reported_linear_iterations_count_every_krylov_solve(capfd):
+    """Issue 17: the report summed the convergence history without the last Newton step's CG
+    solve (the largest one).  PETSc's own monitor prints one line per Krylov iteration."""
+    import re
+
+    window = Window(2, 200 * UM, 100 * UM, defects=(Defect("protrusion", Round(10 * UM)),))
+    options = SolverOptions(linear_solver="iterative", monitor=True)
+    model = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=2, solver=options)
+    capfd.readouterr()
+    report = model.solve(electrolyte(name="NPS-like", conductivity=0.01)).report
+    printed = capfd.readouterr().out
+    krylov = [int(m) for m in re.findall(r"^\s*(\d+) KSP Residual norm", printed, flags=re.M)]
+    assert krylov and report.newton_iterations >= 2
+    assert report.linear_iterations == sum(1 for k in krylov if k > 0)

@@ -284,6 +284,7 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
         snes_opts["snes_ksp_ew"] = None
     if options.monitor:
         snes_opts["snes_monitor"] = None
+        snes_opts["ksp_monitor"] = None
     if not PETSc.Log.isActive():
         PETSc.Log.begin()  # the event log costs next to nothing and gives the phase split
     t_forms = time.perf_counter()
@@ -315,7 +316,9 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
         its = snes.getIterationNumber()
         norms, lin_its = snes.getConvergenceHistory()
         report.newton_iterations += its
-        report.linear_iterations += int(np.sum(lin_its[:its]))
+        # PETSc logs one entry per Newton step plus the initial one (0 linear iterations):
+        # its + 1 entries, the last step's Krylov solve included
+        report.linear_iterations += int(np.sum(lin_its[: its + 1]))
         report.residual_norms.extend(float(r) for r in norms[: its + 1])
         finite = comm.allreduce(bool(np.all(np.isfinite(problem.phi.x.array))), op=MPI.LAND)
         ok = reason > 0 and finite
