@@ -19,7 +19,6 @@ from petsc4py import PETSc
 
 import dendrite_fem
 import dendrite_fem.geometry
-from dendrite_fem.app import figures
 from dendrite_fem.app.faults import fault
 from dendrite_fem.app.outputs import ResultDirectory, finished_result, write_csv, write_json
 from dendrite_fem.config.resolve import CaseSetup
@@ -392,6 +391,8 @@ def _write_profile_and_figures(
     with timer("output"):
         _write_profile(path("interface_profile.csv"), trace, profiles, window.dim, pressures)
     if draw:
+        from dendrite_fem.app import figures  # matplotlib: 0.3 s of start-up, only when drawing
+
         with timer("figures"):
             provenance = {"Description": description}
             figures.current_maps(path("current_maps.png"), gathered, window, applied, provenance)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from dendrite_fem.constants import FARADAY, GAS_CONSTANT, NA_MOLAR_VOLUME, ROOM_TEMPERATURE
 from dendrite_fem.units import si
@@ -150,4 +149,6 @@ def overpotential_for_current(i_ct: float, k: Kinetics) -> float:
         return math.asinh(i_ct / (2.0 * i0)) / (k.alpha_a * k.f)
     # i_ct(η) is increasing; bracket from the Tafel asymptotes
     bound = (abs(math.log(abs(i_ct) / i0 + 1.0)) + 1.0) / (min(k.alpha_a, k.alpha_c) * k.f)
+    from scipy.optimize import brentq  # 0.4 s of import that a run never needs
+
     return brentq(lambda e: k.current(e) - i_ct, -bound, bound, xtol=1e-15, rtol=1e-14)
