@@ -60,3 +60,47 @@ def test_reported_linear_iterations_count_every_krylov_solve(capfd):
     krylov = [int(m) for m in re.findall(r"^\s*(\d+) KSP Residual norm", printed, flags=re.M)]
     assert krylov and report.newton_iterations >= 2
     assert report.linear_iterations == sum(1 for k in krylov if k > 0)
+
+
+def test_other_parameter_values_compile_no_new_form(monkeypatch):
+    """Every number a run may change (current, geometry, temperature, conductivity, stack
+    pressure) reaches the forms as a constant or a function, not compiled into them: a sweep
+    compiles its forms once, not once per run.  Forms are counted by their FFCx module names."""
+    from ffcx.codegeneration import jit
+
+    from dendrite_fem.physics.electromechanics import MechanicalLoad
+    from dendrite_fem.physics.materials import get_mechanical
+
+    requested: list[str] = []
+    original = jit.get_cached_module
+
+    def recording(module_name, *args, **kwargs):
+        requested.append(module_name)
+        return original(module_name, *args, **kwargs)
+
+    monkeypatch.setattr(jit, "get_cached_module", recording)
+
+    def names(radius, current, temperature, stack_pressure) -> set[str]:
+        requested.clear()
+        window = Window(
+            2,
+            80 * UM,
+            40 * UM,
+            defects=(Defect("protrusion", Round(radius * UM)),),
+            sizes=MeshSizes(1 * UM, 2 * UM, 8 * UM),
+        )
+        kinetics = Kinetics(13.0, temperature=temperature)
+        plain = Model(window, kinetics, Galvanostatic(current), degree=1)
+        plain.solve(electrolyte(name="SE", conductivity=0.09, temperature=temperature))
+        stressed = plain.replace(mechanics=MechanicalLoad(stack_pressure=stack_pressure))
+        stressed.solve(
+            electrolyte(
+                name="SE", conductivity=0.01, temperature=temperature, mechanical=get_mechanical("NPS")
+            )
+        )
+        return set(requested)
+
+    first = names(8.0, 5.1, 298.15, 5e6)
+    second = names(6.0, 1.27, 318.15, 2e7)
+    assert len(first) > 5
+    assert second <= first, f"{len(second - first)} forms compiled again for other values"

@@ -148,6 +148,9 @@ def _current_scale(problem: InterfaceProblem) -> float:
     else:
         i_ref = abs(integral(slope * problem.phi)) / area or problem.kinetics.effective_exchange_current
     v = ufl.TestFunction(V)
+    # a Constant, not a number: a number would be compiled into the form, and every run with
+    # another current or geometry would compile a new one
+    i_ref = dolfinx.fem.Constant(V.mesh, float(i_ref))
     b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(i_ref * v * problem.ds_anode))
     b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     norm = b.norm()

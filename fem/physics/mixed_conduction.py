@@ -143,7 +143,9 @@ def solve_mixed_interphase(
         dolfinx.fem.assemble_scalar(dolfinx.fem.form(dolfinx.fem.Constant(mesh, 1.0) * problem.ds_anode))
     )
     scale = dolfinx.fem.petsc.assemble_vector(
-        dolfinx.fem.form(abs(problem.operation.value) / area * v * problem.ds_anode)
+        dolfinx.fem.form(
+            dolfinx.fem.Constant(mesh, abs(problem.operation.value) / area) * v * problem.ds_anode
+        )
     )
     scale.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     # three orders below the single-potential test: Newton from zero reaches it in one more step
