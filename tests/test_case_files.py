@@ -1,5 +1,7 @@
 """Case files: shipped cases validate; bad input is refused with the field and the fix."""
 
+import os
+
 import pytest
 from conftest import ROOT, SMALL_CASE, run_cli
 
@@ -213,3 +215,36 @@ def test_the_cell_estimate_is_within_a_factor_of_two_of_the_mesh():
         setup, _ = load_case(ROOT / "cases" / path)
         cells = build_mesh(setup.window, geometry_order=setup.geometry_order).num_cells
         assert 0.5 < setup.window.estimated_cells() / cells < 2.0, path
+
+
+def test_the_unit_registry_cache_is_used_rebuilt_and_bypassed(tmp_path):
+    """pint's parsed definitions are cached per user (start-up); the values read through the
+    cache are those of a fresh registry, a damaged cache is rebuilt and an unwritable one is
+    bypassed, with the same values each time."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from dendrite_fem.units import to_si; "
+        "print(to_si('0.51 mA/cm2', 'A/m^2', 'x'), to_si('10 um', 'm', 'x'), to_si('25 degC', 'K', 'x'))"
+    )
+
+    def read(cache) -> str:
+        env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    expected = read(blocked)  # a cache folder that cannot exist: a fresh registry
+    assert expected.split()[0] == "5.1" and expected.split()[2] == "298.15"
+    assert read(tmp_path) == expected  # builds the cache
+    folder = next((tmp_path / "dendrite-fem").glob("pint-*"))
+    pickles = list(folder.glob("*.pickle"))
+    assert pickles
+    assert read(tmp_path) == expected  # reads it
+    for p in pickles:
+        p.write_bytes(b"damaged")
+    assert read(tmp_path) == expected  # bypassed and removed
+    assert read(tmp_path) == expected and list(folder.glob("*.pickle"))  # built again
