@@ -30,12 +30,15 @@ def mpiexec() -> str:
     return str(candidate) if candidate.exists() else "mpiexec"
 
 
-def run_cli(*args: str, np: int = 1, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``dendrite-fem`` in a fresh process (under mpiexec when np > 1)."""
+def run_cli(
+    *args: str, np: int = 1, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``dendrite-fem`` in a fresh process (under mpiexec when np > 1), with ``env`` (default:
+    this process's environment)."""
     cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *args]
     if np > 1:
         cmd = [mpiexec(), "-n", str(np), *cmd]
-    env = dict(os.environ)
+    env = dict(os.environ) if env is None else env
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
 
 

@@ -105,3 +105,25 @@ def test_sweep_with_mpi_ranks_per_run(write_case, tmp_path):
     assert len(table) == 4 and all(row["status"] == "ok" for row in table)
     summary = (out / "runs" / "run-0001" / "summary.json").read_text()
     assert '"ranks": 2' in summary
+
+
+@pytest.mark.parametrize("action", ["kill", "raise"])
+def test_a_run_that_fails_or_kills_its_worker_fails_alone(write_case, tmp_path, action):
+    """Runs share a worker process: an exception fails its run only, and a run that kills the
+    process (SIGKILL, as the OOM killer would) fails alone; the runs after it get a new worker."""
+    sweep = SMALL_CASE + COARSE_MESH + '\n[sweep]\n"electrolytes.1.material" = ["NPS", "NTOC", "NPS"]\n'
+    out = tmp_path / "s"
+    env = {**os.environ, "DENDRITE_FEM_FAULT": f"solve:NTOC={action}"}
+    r = run_cli("sweep", str(write_case(sweep)), "--out", str(out), "--jobs", "1", env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    status = {row["run"]: row["status"] for row in rows(out)}
+    code = 128 + signal.SIGKILL if action == "kill" else 1
+    assert status == {
+        "run-0001": "ok",
+        "run-0002": f"failed (exit {code}, see runs/run-0002.log)",
+        "run-0003": "ok",
+    }
+    log = (out / "runs" / "run-0002.log").read_text()
+    assert ("the worker process ended during this run" in log) == (action == "kill")
+    assert "injected fault" in log or action == "kill"
+    assert (out / "runs" / "run-0003" / "summary.json").exists()

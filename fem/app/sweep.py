@@ -8,10 +8,13 @@ paths of ``--set`` and whose values are lists::
     "operation.current_density" = ["0.127 mA/cm2", "0.51 mA/cm2"]
 
 Every combination is validated before anything runs.  Each run is an ordinary
-``dendrite-fem run`` in its own process (``--jobs`` at a time, each on ``--np`` MPI
-ranks) writing ``OUT/runs/run-NNNN``: a crash in one run cannot take the sweep down,
-and an interrupted sweep restarted with the same command skips every finished run
-(the run's own resume key) and resumes the interrupted ones.  ``OUT/sweep.csv`` has
+``dendrite-fem run`` writing ``OUT/runs/run-NNNN``, done by one of ``--jobs`` worker processes
+(each on ``--np`` MPI ranks, :mod:`dendrite_fem.app.sweep_worker`) that keep their imports and
+compiled forms from one run to the next: a small run costs its work, not a process start-up.
+A run that fails does not stop its worker; one that kills it (a crash) fails alone and the
+next run gets a new worker, so no run takes the sweep down.  An interrupted sweep restarted
+with the same command skips every finished run (the run's own resume key) and resumes the
+interrupted ones.  ``OUT/sweep.csv`` has
 one row per run and electrolyte.
 """
 
@@ -22,6 +25,7 @@ import hashlib
 import itertools
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -32,6 +36,7 @@ from pathlib import Path
 
 from dendrite_fem.app import interrupts
 from dendrite_fem.app.outputs import OutputLock
+from dendrite_fem.app.sweep_worker import MARKER
 from dendrite_fem.config.errors import CaseError
 from dendrite_fem.config.load import parse_override, set_path, validate
 from dendrite_fem.config.resolve import resolve
@@ -188,27 +193,88 @@ def run_sweep(
         lock.release()
 
 
+class Worker:
+    """A sweep worker process (:mod:`dendrite_fem.app.sweep_worker`) on ``ranks`` MPI ranks,
+    started on first use and again after it died."""
+
+    def __init__(self, ranks: int, children: list):
+        self.ranks = ranks
+        self.children = children  #: every process started, to pass a signal on to
+        self.process: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "dendrite_fem.app.sweep_worker"]
+        if self.ranks > 1:
+            cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(self.ranks), *cmd]
+        # a session of its own: a Ctrl-C at the terminal reaches the sweep, which passes it on
+        process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.children.append(process)
+        return process
+
+    def run(self, args: list[str], log: Path) -> int:
+        """Do one run; returns its exit code (that of the process if it died during the run:
+        128 + N for a signal N)."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = self._start()
+        p = self.process
+        stray: list[str] = []  # output outside a run (start-up warnings), kept for the log
+        try:
+            p.stdin.write(json.dumps({"args": args, "log": str(log)}) + "\n")
+            p.stdin.flush()
+            for line in p.stdout:
+                if line.startswith(MARKER):
+                    return int(json.loads(line[len(MARKER) :])["code"])
+                stray.append(line)
+        except (BrokenPipeError, ValueError):
+            pass
+        # the worker died during the run: this run failed, the next one gets a new worker
+        code = p.wait()
+        code = 128 - code if code < 0 else code
+        self.process = None
+        with log.open("a") as f:
+            f.write("".join(stray) + f"\nthe worker process ended during this run (exit {code})\n")
+        return code or EXIT_WORKER_DIED
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.process.stdin.close()  # end of input: the worker returns
+                self.process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+
+
+#: exit code of a run whose worker ended with status 0 without answering (should not happen)
+EXIT_WORKER_DIED = 1
+
+
 def _run_sweep(path: Path, runs: list, out: Path, jobs: int, ranks: int, force: bool, progress: bool):
     base = layout(path, runs, out)
-    jobs = jobs or max(1, (os.cpu_count() or 1) // ranks)
+    jobs = min(len(runs), jobs or max(1, (os.cpu_count() or 1) // ranks))
 
-    children: list[subprocess.Popen] = []  #: the runs in progress, to pass a signal on to
+    children: list[subprocess.Popen] = []  #: the worker processes, to pass a signal on to
     stopping = threading.Event()
+    workers = queue.SimpleQueue()  # one worker per pool thread at a time
+    for _ in range(jobs):
+        workers.put(Worker(ranks, children))
 
     def execute(run: Run) -> tuple[Run, int, str]:
-        cmd = [sys.executable, "-m", "dendrite_fem.app.cli", *run_arguments(out, base, run, force)]
-        if ranks > 1:
-            cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
         if stopping.is_set():
             return run, 130, ""
-        # a session of its own: a Ctrl-C at the terminal reaches the sweep, which passes it on
-        child = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
-        children.append(child)
-        stdout, stderr = child.communicate()
-        (out / "runs" / f"{run.name}.log").write_text(stdout + stderr)
-        return run, child.returncode, stdout
+        worker = workers.get()
+        try:
+            log = out / "runs" / f"{run.name}.log"
+            code = worker.run(run_arguments(out, base, run, force), log)
+            return run, code, log.read_text(errors="replace") if log.exists() else ""
+        finally:
+            workers.put(worker)
 
     status: dict[str, str] = {}
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -236,6 +302,8 @@ def _run_sweep(path: Path, runs: list, out: Path, jobs: int, ranks: int, force: 
                 "what they finished; the same command finishes the sweep"
             )
             raise
+    while not workers.empty():
+        workers.get().close()
     rows = collect(out, runs, status)
     return out / "sweep.csv", rows
 
