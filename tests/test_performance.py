@@ -104,3 +104,41 @@ def test_other_parameter_values_compile_no_new_form(monkeypatch):
     second = names(6.0, 1.27, 318.15, 2e7)
     assert len(first) > 5
     assert second <= first, f"{len(second - first)} forms compiled again for other values"
+
+
+def test_residual_is_stiffness_times_phi_plus_boundary_terms():
+    """The solver evaluates F(φ) as K φ + the Γa/Γc terms (a product instead of a volume
+    assembly); that identity must hold for the forms interface_problem builds, here at a random
+    φ with a thin film and against the assembled residual."""
+    import dolfinx.fem.petsc
+    from petsc4py import PETSc
+
+    window = Window(
+        2,
+        80 * UM,
+        40 * UM,
+        defects=(Defect("protrusion", Round(8 * UM)),),
+        sizes=MeshSizes(1 * UM, 2 * UM, 8 * UM),
+    )
+    from dendrite_fem.physics.materials import Layer
+
+    model = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=2)
+    film = Layer("film", 1.0, 2e-4, "resistance")  # R_f = 2e-4 ohm m^2, on Γa
+    for e in (electrolyte("NAS"), electrolyte(name="SE", conductivity=0.02, interlayer=film)):
+        problem, _ = model.problem(e)
+        rng = np.random.default_rng(1)
+        problem.phi.x.array[:] = 0.02 * rng.standard_normal(problem.phi.x.array.size)
+        problem.phi.x.scatter_forward()
+
+        def vector(form):
+            b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(form))
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            return b
+
+        K = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(problem.stiffness))
+        K.assemble()
+        split = vector(problem.boundary_residual)
+        K.multAdd(problem.phi.x.petsc_vec, split, split)
+        whole = vector(problem.residual)
+        assert problem.residual is problem.split_residual
+        assert (split - whole).norm() <= 1e-12 * whole.norm()

@@ -15,8 +15,9 @@ Weak form: find φ such that for all v
     F(φ; v) = ∫_Ω σ ∇φ·∇v dx − ∫_Γc i_app v ds − ∫_Γa i_ct(−φ) v ds = 0.
 
 Testing with v = 1 gives the charge balance ∫_Γa (−i_ct) ds = i_app |Γc| exactly
-at a converged solution.  The Jacobian is the stiffness K = ∫_Ω σ ∇δφ·∇v dx, which
-does not change during a solve, plus the kinetic term ∫_Γa (d i_ct/dη) δφ v ds ≥ 0
+at a converged solution.  The volume term is linear: F(φ) = K φ + (the Γa and Γc terms),
+with the stiffness K = ∫_Ω σ ∇δφ·∇v dx, which does not change during a solve.  The
+Jacobian is K plus the kinetic term ∫_Γa (d i_ct/dη) δφ v ds ≥ 0
 on the anode boundary only; it is symmetric positive definite: CG with GAMG applies.
 """
 
@@ -66,7 +67,11 @@ class InterfaceProblem:
     constants that continuation and parameter changes update in place."""
 
     phi: Function
-    residual: ufl.Form
+    residual: ufl.Form  #: F(φ; v)
+    #: the Γa and Γc terms of F as built, which is K φ + these; the solver evaluates F that way
+    #: only while ``residual`` is still ``split_residual`` (a caller may add terms to it)
+    boundary_residual: ufl.Form
+    split_residual: ufl.Form
     jacobian: ufl.Form  #: stiffness + kinetic_jacobian
     stiffness: ufl.Form  #: the part of the Jacobian that is independent of φ and of the load
     kinetic_jacobian: ufl.Form  #: the Butler–Volmer part, on Γa only
@@ -177,7 +182,7 @@ def interface_problem(
     # estimated separately they differ, and Newton then converges only linearly
     degree = V.ufl_element().embedded_superdegree
     ds_anode = ds(tags.ANODE, metadata={"quadrature_degree": 2 * degree + 2})
-    F = ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx - i_ct * v * ds_anode
+    boundary = -i_ct * v * ds_anode
 
     u = ufl.TrialFunction(V)
     stiffness = ufl.inner(sigma * ufl.grad(u), ufl.grad(v)) * ufl.dx
@@ -186,10 +191,13 @@ def interface_problem(
     a = ufl.inner(sigma * ufl.grad(u), ufl.grad(v)) * ufl.dx + c["slope"] * u * v * ds(tags.ANODE)
     counter_residual, L, bcs = operation.counter_terms(load, v, ds, V, facet_tags)
     if counter_residual is not None:
-        F = F + counter_residual
+        boundary = boundary + counter_residual
+    F = ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * ufl.dx + boundary
     return InterfaceProblem(
         phi=phi,
         residual=F,
+        boundary_residual=boundary,
+        split_residual=F,
         jacobian=stiffness + kinetic_jacobian,
         stiffness=stiffness,
         kinetic_jacobian=kinetic_jacobian,
