@@ -35,7 +35,13 @@ from mpi4py import MPI
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import InterfaceMesh, build_mesh
 from dendrite_fem.geometry.spec import Window
-from dendrite_fem.numerics.solver import ConvergenceError, SolveReport, SolverOptions, solve_interface
+from dendrite_fem.numerics.solver import (
+    ConvergenceError,
+    PreconditionerCache,
+    SolveReport,
+    SolverOptions,
+    solve_interface,
+)
 from dendrite_fem.physics.conduction import InterfaceProblem, conductivity_field, interface_problem
 from dendrite_fem.physics.electromechanics import (
     MechanicalLoad,
@@ -165,6 +171,7 @@ class Solution:
             "continuation_steps": report.continuation_steps,
             "final_residual_norm": report.residual_norms[-1] if report.residual_norms else None,
             "linear_solver": report.linear_solver,
+            "preconditioner_reused": report.preconditioner_reused,
             "seconds": report.seconds,
             "phases": report.phases,
         }
@@ -256,6 +263,9 @@ class Model:
         self.mechanics = mechanics
         self.mesh_cache = None if mesh_cache is None else Path(mesh_cache)
         self.comm = comm
+        #: the AMG hierarchy of the first CG + GAMG solve, reused by the later ones on this mesh
+        #: whose σ is the same field times a factor (shared with the models of :meth:`replace`)
+        self.preconditioner = PreconditionerCache()
 
     def replace(self, **changes) -> Model:
         """This model with other ``kinetics``, ``operation``, ``solver`` or ``mechanics``, on the
@@ -356,7 +366,7 @@ class Model:
                 report, mixed, inside = self._solve_mixed(problem, layer)
         elif self.mechanics is None:
             with timer("solve"):
-                report = solve_interface(problem, self.solver)
+                report = solve_interface(problem, self.solver, self.preconditioner)
         else:
             report, mechanics, record, principal = self._solve_coupled(problem, electrolyte, timer)
         with timer("postprocess"):
@@ -438,7 +448,7 @@ class Model:
                 self.degree,
             )
         with timer("solve"):
-            coupled = solve_coupled(problem, mechanics, load, self.solver)
+            coupled = solve_coupled(problem, mechanics, load, self.solver, self.preconditioner)
         with timer("mechanics"):
             stresses, principal = stress_report(
                 mechanics, load, coupled.deposit_pressures[-1], props.fracture_toughness, window.defects

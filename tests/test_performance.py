@@ -142,3 +142,47 @@ def test_residual_is_stiffness_times_phi_plus_boundary_terms():
         whole = vector(problem.residual)
         assert problem.residual is problem.split_residual
         assert (split - whole).norm() <= 1e-12 * whole.norm()
+
+
+def test_amg_hierarchy_is_reused_across_electrolytes_with_the_same_answer():
+    """The second electrolyte on a mesh reuses the first one's AMG hierarchy (its σ is the same
+    field times a factor) and gets the answer a solve with its own hierarchy gets, to the
+    solver's tolerance; a meshed interlayer of another contrast is not a scaled copy."""
+    from dendrite_fem.physics.materials import Layer
+
+    window = Window(
+        2,
+        200 * UM,
+        100 * UM,
+        defects=(Defect("protrusion", Round(10 * UM)),),
+        sizes=MeshSizes(0.6 * UM, 0.6 * UM, 4 * UM),
+    )
+    options = SolverOptions(linear_solver="iterative")
+    shared = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=2, solver=options)
+    first = shared.solve(electrolyte("NAS"))
+    second = shared.solve(electrolyte("NPS"))
+    own = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=2, solver=options).solve(
+        electrolyte("NPS")
+    )
+    assert not first.report.preconditioner_reused and not own.report.preconditioner_reused
+    assert second.report.preconditioner_reused
+    assert second.report.phases["preconditioner_setup"] < 0.1 * own.report.phases["preconditioner_setup"]
+    for key in ("max_over_mean", "min_over_mean", "coefficient_of_variation", "counter_potential"):
+        a, b = getattr(second.metrics, key), getattr(own.metrics, key)
+        assert abs(a - b) <= 1e-8 * abs(b), key
+
+    banded = Window(
+        2,
+        200 * UM,
+        100 * UM,
+        defects=(Defect("protrusion", Round(10 * UM)),),
+        sizes=MeshSizes(0.6 * UM, 0.6 * UM, 4 * UM),
+        interlayer_thickness=2 * UM,
+    )
+    model = Model(banded, Kinetics(13.0), Galvanostatic(5.1), degree=1, solver=options)
+    layer = Layer("band", 0.001, 2 * UM)
+    model.solve(electrolyte("NAS", interlayer=layer))
+    assert model.solve(
+        electrolyte("NAS", interlayer=Layer("band", 0.001, 2 * UM))
+    ).report.preconditioner_reused
+    assert not model.solve(electrolyte("NPS", interlayer=layer)).report.preconditioner_reused

@@ -77,6 +77,7 @@ class SolveReport:
     continuation_steps: list[float] = field(default_factory=list)
     residual_norms: list[float] = field(default_factory=list)
     linear_solver: str = ""
+    preconditioner_reused: bool = False  #: the AMG hierarchy came from an earlier solve on the mesh
     seconds: float = 0.0
     #: seconds (max over ranks) from PETSc's event log: "forms" (JIT + matrix creation),
     #: "newton" (all of SNESSolve), and inside it "residual_assembly",
@@ -264,6 +265,60 @@ def _residual_from_stiffness(
     nonlinear._shifted = shifted
 
 
+class _CachedPreconditioner:
+    """A PETSc Python preconditioner that applies an AMG hierarchy set up earlier (see
+    :class:`PreconditionerCache`): nothing to set up, so the solver's own set-up is free."""
+
+    def __init__(self, pc: PETSc.PC):
+        self.pc = pc
+
+    def apply(self, _pc, x, y):
+        self.pc.apply(x, y)
+
+
+class PreconditionerCache:
+    """The AMG hierarchy of one solve, kept for the next solves on the same mesh.
+
+    With one conductivity per subdomain, the stiffness of another electrolyte, or of another
+    run on the same mesh, is the same matrix times σ₂/σ₁; the Jacobians differ by that factor
+    and by the kinetic boundary term.  Preconditioned CG does not change when the
+    preconditioner is scaled, and it absorbs the boundary term as it does between Newton steps
+    (``snes_lag_preconditioner``), so the hierarchy built for the first solve serves the next
+    ones: the set-up, about half of a large Newton solve, is paid once.  It is reused only when
+    the new σ field is the old one times a factor (a meshed interlayer of another contrast is
+    not), on the same function space, and a solve that fails with it is repeated with a
+    hierarchy of its own."""
+
+    def __init__(self):
+        self.pc: PETSc.PC | None = None
+        self.owner = None
+        self.sigma: np.ndarray | None = None  #: the σ values (DG0, local) it was built for
+        self.space = None
+        self.reuses = 0  #: solves that used it, for reports and tests
+
+    def matches(self, problem: InterfaceProblem) -> bool:
+        """Whether the cached hierarchy fits ``problem`` (collective)."""
+        V = problem.phi.function_space
+        comm = V.mesh.comm
+        ok = self.pc is not None and self.space == V and self.sigma.shape == problem.sigma.x.array.shape
+        ok = comm.allreduce(bool(ok), op=MPI.LAND)
+        if not ok:
+            return False
+        ratio = problem.sigma.x.array / self.sigma
+        lo = comm.allreduce(float(ratio.min(initial=np.inf)), op=MPI.MIN)
+        hi = comm.allreduce(float(ratio.max(initial=-np.inf)), op=MPI.MAX)
+        return bool(np.isfinite(lo) and np.isfinite(hi) and lo > 0 and hi - lo <= 1e-12 * hi)
+
+    def keep(self, pc: PETSc.PC, owner, problem: InterfaceProblem) -> None:
+        """Keep ``pc``, set up for ``problem`` by the solver ``owner`` (a NonlinearProblem): the
+        owner is kept too, since destroying it destroys the PC's operators (one Jacobian and
+        one stiffness matrix stay in memory as long as the model)."""
+        self.pc = pc
+        self.owner = owner
+        self.sigma = problem.sigma.x.array.copy()
+        self.space = problem.phi.function_space
+
+
 def _check_film_law(problem: InterfaceProblem) -> None:
     """The thin-film law is solved by a fixed number of local Newton steps inside the form:
     refuse a solution where they did not reach round-off (|φ| far above 0.3 V)."""
@@ -285,8 +340,13 @@ def _check_film_law(problem: InterfaceProblem) -> None:
         )
 
 
-def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = None) -> SolveReport:
-    """Solve F(φ) = 0 for ``problem.phi`` (in place); raise ConvergenceError on failure."""
+def solve_interface(
+    problem: InterfaceProblem,
+    options: SolverOptions | None = None,
+    preconditioner: PreconditionerCache | None = None,
+) -> SolveReport:
+    """Solve F(φ) = 0 for ``problem.phi`` (in place); raise ConvergenceError on failure.
+    ``preconditioner``: an AMG hierarchy to reuse, or to keep for later solves (CG + GAMG only)."""
     options = options or SolverOptions()
     t0 = time.perf_counter()
     V = problem.phi.function_space
@@ -324,6 +384,7 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
         # accuracy is set by snes_atol alone)
         snes_opts["snes_lag_preconditioner"] = -2
         snes_opts["snes_ksp_ew"] = None
+    reused = "gamg" in ksp_opts.values() and preconditioner is not None and preconditioner.matches(problem)
     if options.monitor:
         snes_opts["snes_monitor"] = None
         snes_opts["ksp_monitor"] = None
@@ -342,6 +403,14 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
     events_before = _event_times()
     snes = nonlinear.solver
     _assemble_stiffness_once(nonlinear, problem)
+    own_pc = snes.getKSP().getPC()
+    if reused:
+        # a Python PC that applies the earlier hierarchy; the earlier PC itself is never given
+        # this problem's operators, which would make PETSc build it again
+        shell = PETSc.PC().create(comm)
+        shell.setType(PETSc.PC.Type.PYTHON)
+        shell.setPythonContext(_CachedPreconditioner(preconditioner.pc))
+        snes.getKSP().setPC(shell)
     snes.setConvergenceHistory(length=1000, reset=True)
     history: list[str] = []
 
@@ -373,7 +442,14 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
             problem.phi.x.array[:] = saved
         return ok
 
-    if not attempt(1.0):
+    solved = attempt(1.0)
+    if not solved and reused:
+        # the hierarchy of another σ or load did not do: build this solve's own
+        history.append("again with a preconditioner of its own")
+        snes.getKSP().setPC(own_pc)
+        reused = False
+        solved = attempt(1.0)
+    if not solved:
         # continuation from zero load: start again from φ = 0 (the equilibrium)
         problem.phi.x.array[:] = 0.0
         fraction, step = 0.0, 0.1
@@ -394,6 +470,17 @@ def solve_interface(problem: InterfaceProblem, options: SolverOptions | None = N
                     )
     if problem.film_resistance > 0.0:
         _check_film_law(problem)
+    if preconditioner is not None and "gamg" in ksp_opts.values():
+        if reused:
+            preconditioner.reuses += 1
+            # the multigrid levels of the PC that was not used would read these at their set-up
+            options = PETSc.Options()
+            for key in ksp_opts:
+                if key.startswith("mg_levels_"):
+                    options.delValue(f"{snes.getOptionsPrefix()}{key}")
+        else:
+            preconditioner.keep(own_pc, nonlinear, problem)
+    report.preconditioner_reused = reused
     report.seconds = time.perf_counter() - t0
     spent = {k: t - events_before[k] for k, t in _event_times().items()}
     spent["forms"] = t_forms

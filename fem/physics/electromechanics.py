@@ -183,11 +183,17 @@ class CoupledReport:
 
 
 def solve_coupled(
-    problem, mechanics: InterfaceMechanics, load: MechanicalLoad, options: SolverOptions | None = None
+    problem,
+    mechanics: InterfaceMechanics,
+    load: MechanicalLoad,
+    options: SolverOptions | None = None,
+    preconditioner=None,
 ) -> CoupledReport:
     """Solve the interface problem (whose ``pressure`` lives on its potential space) with ΔP
     from ``mechanics`` under ``load``; staggered to convergence when the deposit pressure
-    follows from the plating.  Raises ConvergenceError when it does not converge."""
+    follows from the plating.  Raises ConvergenceError when it does not converge.
+    ``preconditioner``: a :class:`~dendrite_fem.numerics.solver.PreconditionerCache` that the
+    passes share (ΔP changes only the boundary term)."""
     if problem.pressure is None:
         raise ValueError("the interface problem was built without a pressure field")
     mesh = problem.phi.function_space.mesh
@@ -204,7 +210,7 @@ def solve_coupled(
     for k in range(load.max_iterations):
         mechanics.set_loads(load.stack_pressure, p)
         problem.pressure.interpolate(mechanics.pressure)
-        report.newton.append(solve_interface(problem, options))
+        report.newton.append(solve_interface(problem, options, preconditioner))
         report.passes = k + 1
         report.deposit_pressures.append([float(v) for v in p])
         if not load.coupled or n_def == 0:
@@ -227,7 +233,7 @@ def solve_coupled(
             # one more solve so that the returned fields belong to the converged pressures
             mechanics.set_loads(load.stack_pressure, p)
             problem.pressure.interpolate(mechanics.pressure)
-            report.newton.append(solve_interface(problem, options))
+            report.newton.append(solve_interface(problem, options, preconditioner))
             report.deposit_pressures.append([float(v) for v in p])
             report.converged = True
             return report
