@@ -234,7 +234,8 @@ def run_case(
                     )
             with timer("postprocess"):
                 _check_finite(name, solution.metrics.to_dict())
-                solution.current_density  # noqa: B018
+                if case.spec.output.fields or case.spec.output.figures:
+                    solution.current_density  # noqa: B018  (timed here, written below)
             profiles[name] = (solution.profile.plating_current, solution.profile.overpotential)
             if solution.profile.pressure is not None:
                 pressure_profiles[name] = solution.profile.pressure
@@ -341,6 +342,8 @@ def _write_solution_fields(
     model, problem = solution.model, solution.problem
     mesh = model.mesh.mesh
     name = solution.electrolyte.key
+    if not (fields or gather):
+        return None
     i_vec, i_mag = solution.current_density
     phi1 = fem_fields.interpolant(problem.phi, model.vertex_space)
     if fields:
