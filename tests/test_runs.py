@@ -230,7 +230,10 @@ def test_3d_pore_two_ranks_match_one_rank_and_report_phases(tmp_path):
     assert outs[1]["run"]["ranks"] == 2 and outs[0]["run"]["dofs"] == outs[1]["run"]["dofs"] > 10_000
     m1, m2 = _metrics(outs[0]), _metrics(outs[1])
     for key, v1 in m1.items():
-        assert m2[key] == pytest.approx(v1, rel=RUN_TO_RUN_RTOL, abs=1e-12), key
+        # the charge balance is the residual where Newton stopped, below its tolerance (1e-10
+        # of the current scale), not a value of the solution: it agrees to that tolerance only
+        balance = key[1] == "charge_balance_error"
+        assert m2[key] == pytest.approx(v1, rel=RUN_TO_RUN_RTOL, abs=1e-9 if balance else 1e-12), key
     solver = outs[1]["electrolytes"]["NPS"]["solver"]
     phases = solver["phases"]
     inside = sum(

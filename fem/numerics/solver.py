@@ -10,12 +10,12 @@ Strategy, each step an error rather than a silent result when it fails:
 3. if that fails, load continuation: the applied current (or voltage) is raised
    from 0 to its target in steps that halve on failure and grow on success.
 
-With CG + GAMG (large problems) three things keep Newton close to the cost of one
-linear Poisson solve (docs/performance.md): the stiffness is assembled once, each step
-only adds the kinetic boundary term to it and evaluates the residual as K φ plus the
-boundary terms; the AMG hierarchy is built once per solve (``snes_lag_preconditioner
--2``); and the linear tolerance follows the Newton residual (Eisenstat–Walker), so early
-steps are not solved to round-off.
+With CG + GAMG (large problems) these keep Newton close to the cost of one linear
+Poisson solve (docs/performance.md): the stiffness is assembled once, each step only adds
+the kinetic boundary term to it and evaluates the residual as K φ plus the boundary terms;
+the AMG hierarchy is built once per solve (``snes_lag_preconditioner -2``), or taken from
+an earlier solve on the same mesh (:class:`PreconditionerCache`); and the linear tolerance
+follows the Newton residual (Eisenstat–Walker), so early steps are not solved to round-off.
 
 Convergence is judged on the residual norm against a current scale: the norm
 of ∫_Γa ī v ds with ī the mean plating current of the linearised solution, so the
@@ -474,10 +474,10 @@ def solve_interface(
         if reused:
             preconditioner.reuses += 1
             # the multigrid levels of the PC that was not used would read these at their set-up
-            options = PETSc.Options()
+            database = PETSc.Options()
             for key in ksp_opts:
                 if key.startswith("mg_levels_"):
-                    options.delValue(f"{snes.getOptionsPrefix()}{key}")
+                    database.delValue(f"{snes.getOptionsPrefix()}{key}")
         else:
             preconditioner.keep(own_pc, nonlinear, problem)
     report.preconditioner_reused = reused
