@@ -26,7 +26,7 @@ def test_nonlinear_solve_stays_close_to_the_poisson_floor():
     model = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=1, solver=options)
     se = electrolyte(name="NPS-like", conductivity=0.01)
     V, sigma = model.space, model.problem(se)[0].sigma
-    ksp_options, _ = linear_solver_options(options, model.num_dofs)
+    ksp_options, _ = linear_solver_options(options, model.space)
 
     def nonlinear():
         return model.solve(se).report
@@ -240,3 +240,30 @@ def test_end_to_end_time_against_the_handwritten_script(tmp_path):
         ours = summary["electrolytes"][name]["metrics"]["max_over_mean"]
         assert abs(ours - hand[name]["max_over_mean"]) < 1e-5 * ours  # the same discretisation
     assert statistics.median(ratios) <= HANDWRITTEN_RATIO_LIMIT, ratios
+
+
+def test_auto_solver_follows_the_measured_limits():
+    """ "auto" is MUMPS up to DIRECT_LIMITS[(dim, degree)] DOFs and CG + GAMG above; an explicit
+    direct_limit wins; "direct" and "iterative" are what they say."""
+    from dendrite_fem.numerics.solver import DIRECT_LIMITS, direct_limit
+
+    window = Window(
+        2,
+        80 * UM,
+        40 * UM,
+        defects=(Defect("protrusion", Round(8 * UM)),),
+        sizes=MeshSizes(1 * UM, 2 * UM, 8 * UM),
+    )
+    for degree in (1, 2):
+        V = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=degree).space
+        n = V.dofmap.index_map.size_global
+        assert direct_limit(SolverOptions(), V) == DIRECT_LIMITS[(2, degree)]
+        below = SolverOptions(direct_limit=n)
+        above = SolverOptions(direct_limit=n - 1)
+        assert linear_solver_options(below, V)[1] == "direct (MUMPS LU)"
+        assert linear_solver_options(above, V)[1] == "iterative (CG + GAMG)"
+        assert linear_solver_options(SolverOptions("direct", direct_limit=0), V)[1] == "direct (MUMPS LU)"
+        assert (
+            linear_solver_options(SolverOptions("iterative", direct_limit=10**9), V)[1]
+            == "iterative (CG + GAMG)"
+        )

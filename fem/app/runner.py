@@ -224,7 +224,7 @@ def run_case(
             floor = None
             if time_floor and solution.mixed is None:  # the floor compares with the single-potential Newton
                 with timer("poisson_floor"):
-                    ksp_opts, _ = linear_solver_options(model.solver, model.num_dofs)
+                    ksp_opts, _ = linear_solver_options(model.solver, model.space)
                     floor = poisson_floor(
                         model.space,
                         problem.sigma,

@@ -51,16 +51,22 @@ class ConvergenceError(RuntimeError):
         self.history = history
 
 
+#: DOFs up to which "auto" factorises with MUMPS, per (dimension, degree): where CG + GAMG
+#: overtakes it in the Newton solve of the protrusion case, measured here on one rank with
+#: ``benchmarks/solver_crossover.py`` (direct / iterative seconds: 2D P1 0.92 at 1.9k DOFs, 1.49
+#: at 6.3k; 2D P2 0.87 at 2.5k, 1.38 at 7.2k; 3D P1 1.04 at 1.7k, 1.12 at 3.4k; 3D P2 1.06 at
+#: 3.1k, 1.42 at 5.4k; the same max/mean to 1e-12; docs/performance.md)
+DIRECT_LIMITS = {(2, 1): 3_000, (2, 2): 3_500, (3, 1): 2_000, (3, 2): 2_500}
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     """How to solve: ``linear_solver`` "direct" (MUMPS LU), "iterative" (CG + GAMG)
-    or "auto" (direct below ``direct_limit`` DOFs); tolerances are relative."""
+    or "auto" (direct up to ``direct_limit`` DOFs, by default :data:`DIRECT_LIMITS` for the
+    dimension and degree); tolerances are relative."""
 
     linear_solver: Literal["auto", "direct", "iterative"] = "auto"
-    #: CG + GAMG overtakes MUMPS at a few thousand DOFs (measured here, P2, one rank, Newton
-    #: solve: 2D 13.7k DOFs 0.10 s vs 0.15 s, 100k 0.64 s vs 1.42 s; 3D 10.8k 0.30 s vs 0.45 s,
-    #: 34k 0.96 s vs 2.05 s; the same metrics to 1e-15)
-    direct_limit: int = 10_000
+    direct_limit: int | None = None  #: None: :data:`DIRECT_LIMITS`
     rtol: float = 1e-10  #: Newton: residual norm / current scale
     ksp_rtol: float = 1e-12  #: CG: relative residual
     max_iterations: int = 30
@@ -100,10 +106,18 @@ def _event_times() -> dict[str, float]:
     return {k: PETSc.Log.Event(e).getPerfInfo()["time"] for k, e in _EVENTS.items()}
 
 
-def linear_solver_options(options: SolverOptions, num_dofs: int) -> tuple[dict, str]:
-    """PETSc options of the linear solves and their name for reports."""
+def direct_limit(options: SolverOptions, V: dolfinx.fem.FunctionSpace) -> int:
+    """The DOF count up to which "auto" uses the direct solver on the space ``V``."""
+    if options.direct_limit is not None:
+        return options.direct_limit
+    key = (V.mesh.topology.dim, V.ufl_element().embedded_superdegree)
+    return DIRECT_LIMITS.get(key, min(DIRECT_LIMITS.values()))
+
+
+def linear_solver_options(options: SolverOptions, V: dolfinx.fem.FunctionSpace) -> tuple[dict, str]:
+    """PETSc options of the linear solves on ``V`` and their name for reports."""
     direct = options.linear_solver == "direct" or (
-        options.linear_solver == "auto" and num_dofs <= options.direct_limit
+        options.linear_solver == "auto" and V.dofmap.index_map.size_global <= direct_limit(options, V)
     )
     if direct:
         return {
@@ -169,7 +183,7 @@ def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:
     """Solve the problem with linearised kinetics into ``problem.phi``; returns the
     number of linear iterations."""
     V = problem.phi.function_space
-    ksp_opts, _ = linear_solver_options(options, V.dofmap.index_map.size_global)
+    ksp_opts, _ = linear_solver_options(options, V)
     a, L = problem.linearised
     lin = dolfinx.fem.petsc.LinearProblem(
         a,
@@ -351,7 +365,7 @@ def solve_interface(
     t0 = time.perf_counter()
     V = problem.phi.function_space
     comm = V.mesh.comm
-    ksp_opts, ksp_name = linear_solver_options(options, V.dofmap.index_map.size_global)
+    ksp_opts, ksp_name = linear_solver_options(options, V)
     report = SolveReport(linear_solver=ksp_name)
     sigma = problem.sigma.x.array
     bad = comm.allreduce(int(np.sum(~np.isfinite(sigma) | (sigma <= 0))))
