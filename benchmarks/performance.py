@@ -53,6 +53,12 @@ RUN_PHASES = (
 SOLVE_PHASES = ("residual_assembly", "jacobian_assembly", "preconditioner_setup", "krylov")
 
 
+def size_overrides(near: float, interface: float, far: float) -> list[str]:
+    """``--set`` arguments of the three mesh sizes [µm] of a run."""
+    sizes = {"size_near": near, "size_interface": interface, "size_far": far}
+    return [a for key, value in sizes.items() for a in ("--set", f"mesh.{key}='{value:.6g} um'")]
+
+
 def run_rung(dim: int, target: int, ranks: int, work: Path) -> dict:
     factor = (2_000_000 / target) ** (1.0 / EXPONENT[dim])
     near, interface, far = (s * factor for s in BASE_SIZES[dim])
@@ -69,12 +75,7 @@ def run_rung(dim: int, target: int, ranks: int, work: Path) -> dict:
         "--force",
         "--quiet",
         "--time-poisson-floor",
-        "--set",
-        f"mesh.size_near='{near:.6g} um'",
-        "--set",
-        f"mesh.size_interface='{interface:.6g} um'",
-        "--set",
-        f"mesh.size_far='{far:.6g} um'",
+        *size_overrides(near, interface, far),
     ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from performance import machine, size_overrides  # benchmarks/performance.py
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -58,12 +58,7 @@ def package_command(factor: float, out: Path) -> list[str]:
         "output.figures=false",
         "--set",
         "output.fields=false",
-        "--set",
-        f"mesh.size_near='{near:.6g} um'",
-        "--set",
-        f"mesh.size_interface='{interface:.6g} um'",
-        "--set",
-        f"mesh.size_far='{far:.6g} um'",
+        *size_overrides(near, interface, far),
     ]
 
 
@@ -152,24 +147,11 @@ def main() -> None:
             )
         rows.append(row)
         print(json.dumps(row), flush=True)
-    machine = (
-        f"{_cpu()}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}"
-    )
-    result = {"machine": machine, "date": time.strftime("%Y-%m-%d"), "ladders": ladders, "rows": rows}
+    result = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "ladders": ladders, "rows": rows}
     if args.no_write:
         return
     (ROOT / "docs/performance/versus_handwritten.json").write_text(json.dumps(result, indent=2) + "\n")
     _write_table(result)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _write_table(result: dict) -> None:
