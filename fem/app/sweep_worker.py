@@ -33,8 +33,8 @@ def _run(args: list[str], log: str, comm) -> int:
 
     sys.stdout.flush()
     sys.stderr.flush()
-    if comm.rank == 0:
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    if comm.rank == 0:  # every rank appends, so that no rank writes over another's lines
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
     comm.barrier()  # the log is truncated before any other rank appends
     if comm.rank != 0:
         fd = os.open(log, os.O_WRONLY | os.O_APPEND)
