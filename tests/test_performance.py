@@ -243,8 +243,9 @@ def test_end_to_end_time_against_the_handwritten_script(tmp_path):
 
 
 def test_auto_solver_follows_the_measured_limits():
-    """ "auto" is MUMPS up to DIRECT_LIMITS[(dim, degree)] DOFs and CG + GAMG above; an explicit
-    direct_limit wins; "direct" and "iterative" are what they say."""
+    """ "auto" is MUMPS up to DIRECT_LIMITS[(dim, degree)] DOFs and CG + multigrid above (GAMG
+    for P1, p-multigrid to P1 for P2); an explicit direct_limit wins; "direct" and "iterative"
+    are what they say."""
     from dendrite_fem.numerics.solver import DIRECT_LIMITS, direct_limit
 
     window = Window(
@@ -254,6 +255,7 @@ def test_auto_solver_follows_the_measured_limits():
         defects=(Defect("protrusion", Round(8 * UM)),),
         sizes=MeshSizes(1 * UM, 2 * UM, 8 * UM),
     )
+    iterative = {1: "iterative (CG + GAMG)", 2: "iterative (CG + p-multigrid, GAMG on P1)"}
     for degree in (1, 2):
         V = Model(window, Kinetics(13.0), Galvanostatic(5.1), degree=degree).space
         n = V.dofmap.index_map.size_global
@@ -261,9 +263,80 @@ def test_auto_solver_follows_the_measured_limits():
         below = SolverOptions(direct_limit=n)
         above = SolverOptions(direct_limit=n - 1)
         assert linear_solver_options(below, V)[1] == "direct (MUMPS LU)"
-        assert linear_solver_options(above, V)[1] == "iterative (CG + GAMG)"
+        assert linear_solver_options(above, V)[1] == iterative[degree]
         assert linear_solver_options(SolverOptions("direct", direct_limit=0), V)[1] == "direct (MUMPS LU)"
         assert (
             linear_solver_options(SolverOptions("iterative", direct_limit=10**9), V)[1]
-            == "iterative (CG + GAMG)"
+            == iterative[degree]
         )
+
+
+def test_p_multigrid_interpolation_and_solve_against_dolfinx_and_lu():
+    """The P1 → Pk interpolation of the p-multigrid cycle, built from the dofmaps, equals
+    DOLFINx's general interpolation matrix (P2 and P3, triangles and tetrahedra); a Poisson
+    solve preconditioned by the cycle gives the LU answer to the Krylov tolerance, with fewer
+    CG iterations than GAMG on the Pk matrix itself."""
+    import dolfinx
+    import dolfinx.fem.petsc
+    import ufl
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    from dendrite_fem.numerics.multigrid import (
+        GAMG_OPTIONS,
+        P_MULTIGRID_OPTIONS,
+        attach_p_multigrid,
+        lowest_order_interpolation,
+    )
+
+    comm = MPI.COMM_WORLD
+    meshes = (
+        dolfinx.mesh.create_unit_square(comm, 24, 16, dolfinx.mesh.CellType.triangle),
+        dolfinx.mesh.create_unit_cube(comm, 6, 5, 4, dolfinx.mesh.CellType.tetrahedron),
+    )
+    for mesh in meshes:
+        for degree in (2, 3):
+            V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree))
+            V1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+            ours = lowest_order_interpolation(V)
+            reference = dolfinx.fem.petsc.interpolation_matrix(V1, V)
+            reference.assemble()
+            difference = ours.copy()
+            difference.axpy(-1.0, reference, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+            assert difference.norm() < 1e-13 * reference.norm(), (mesh.topology.dim, degree)
+            assert lowest_order_interpolation(V) is ours  # built once per space
+
+    mesh = meshes[1]
+    V = dolfinx.fem.functionspace(mesh, ("Lagrange", 2))
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    x = ufl.SpatialCoordinate(mesh)
+    # a Robin condition as at the anode: no Dirichlet rows, the operator is SPD
+    a = dolfinx.fem.form(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx + 3.0 * u * v * ufl.ds)
+    L = dolfinx.fem.form(ufl.sin(3 * x[0]) * x[1] * v * ufl.dx)
+    A = dolfinx.fem.petsc.assemble_matrix(a)
+    A.assemble()
+    b = dolfinx.fem.petsc.assemble_vector(L)
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+    def solve(options: dict) -> tuple[PETSc.Vec, int]:
+        ksp = PETSc.KSP().create(comm)
+        prefix = f"pmg_test{id(ksp)}_"
+        ksp.setOptionsPrefix(prefix)
+        database = PETSc.Options()
+        for key, value in options.items():
+            database[prefix + key] = value
+        ksp.setOperators(A)
+        ksp.setFromOptions()
+        attach_p_multigrid(ksp, V)
+        solution = b.duplicate()
+        ksp.solve(b, solution)
+        assert ksp.getConvergedReason() > 0
+        return solution, ksp.getIterationNumber()
+
+    krylov = {"ksp_type": "cg", "ksp_rtol": 1e-12, "ksp_norm_type": "unpreconditioned"}
+    exact, _ = solve({"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"})
+    p_multigrid, p_its = solve(krylov | P_MULTIGRID_OPTIONS)
+    _, gamg_its = solve(krylov | GAMG_OPTIONS)
+    p_multigrid.axpy(-1.0, exact)
+    assert p_multigrid.norm() < 1e-9 * exact.norm()
+    assert p_its < gamg_its, (p_its, gamg_its)

@@ -22,6 +22,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from dendrite_fem.geometry import tags
+from dendrite_fem.numerics.multigrid import attach_p_multigrid
 
 
 @dataclass
@@ -66,6 +67,7 @@ def poisson_floor(
     for key, value in ksp_options.items():
         opts[prefix + key] = "" if value is None else value
     ksp.setFromOptions()
+    attach_p_multigrid(ksp, V)  # the interpolation to P1, when the options ask for p-multigrid
 
     def timed(f) -> float:
         comm.Barrier()

@@ -10,7 +10,7 @@ Strategy, each step an error rather than a silent result when it fails:
 3. if that fails, load continuation: the applied current (or voltage) is raised
    from 0 to its target in steps that halve on failure and grow on success.
 
-With CG + GAMG (large problems) these keep Newton close to the cost of one linear
+With CG + multigrid (large problems; P2 and up through P1, :mod:`.multigrid`) these keep Newton close to the cost of one linear
 Poisson solve (docs/performance.md): the stiffness is assembled once, each step only adds
 the kinetic boundary term to it and evaluates the residual as K φ plus the boundary terms;
 the AMG hierarchy is built once per solve (``snes_lag_preconditioner -2``), or taken from
@@ -38,6 +38,7 @@ from petsc4py import PETSc
 
 from dendrite_fem.geometry import tags
 from dendrite_fem.physics.conduction import InterfaceProblem
+from dendrite_fem.numerics.multigrid import GAMG_OPTIONS, P_MULTIGRID_OPTIONS, attach_p_multigrid, uses_p_multigrid
 from dendrite_fem.physics.kinetics import film_law_residual
 
 _prefix_counter = itertools.count()
@@ -126,22 +127,23 @@ def linear_solver_options(options: SolverOptions, V: dolfinx.fem.FunctionSpace) 
             "pc_factor_mat_solver_type": "mumps",
             "ksp_error_if_not_converged": True,
         }, "direct (MUMPS LU)"
+    if uses_p_multigrid(V):
+        preconditioner, name = P_MULTIGRID_OPTIONS, "iterative (CG + p-multigrid, GAMG on P1)"
+    else:
+        preconditioner, name = GAMG_OPTIONS, "iterative (CG + GAMG)"
     return {
         "ksp_type": "cg",
-        "pc_type": "gamg",
-        "pc_gamg_type": "agg",
-        # tuned on the 3D pore field (docs/performance.md): aggressive coarsening on two
-        # levels cut the P2 setup by 18 %; a threshold above 0.02 made setup 2-14x slower
-        "pc_gamg_threshold": 0.02,
-        "pc_gamg_aggressive_coarsening": 2,
-        "pc_gamg_agg_nsmooths": 1,
-        "mg_levels_ksp_type": "chebyshev",
-        "mg_levels_pc_type": "jacobi",
+        **preconditioner,
         "ksp_rtol": options.ksp_rtol,
         "ksp_atol": 1e-30,
         "ksp_max_it": 2000,
         "ksp_norm_type": "unpreconditioned",
-    }, "iterative (CG + GAMG)"
+    }, name
+
+
+def _iterative(ksp_opts: dict) -> bool:
+    """Whether ``ksp_opts`` (of :func:`linear_solver_options`) are those of CG + multigrid."""
+    return ksp_opts["ksp_type"] == "cg"
 
 
 def _current_scale(problem: InterfaceProblem) -> float:
@@ -193,6 +195,7 @@ def solve_linearised(problem: InterfaceProblem, options: SolverOptions) -> int:
         petsc_options=ksp_opts | {"ksp_error_if_not_converged": True},
         petsc_options_prefix=f"dfem_lin{next(_prefix_counter)}_",
     )
+    attach_p_multigrid(lin.solver, V)
     try:
         lin.solve()
     except PETSc.Error as exc:
@@ -391,14 +394,14 @@ def solve_interface(
         "snes_max_it": options.max_iterations,
         "snes_error_if_not_converged": False,
     }
-    if "gamg" in ksp_opts.values():
+    if _iterative(ksp_opts):
         # the Jacobian changes only by the kinetic boundary term between Newton steps: build
         # the AMG hierarchy once per solve and let CG absorb the difference; Eisenstat–Walker
         # loosens the linear tolerance while the Newton residual is still large (the final
         # accuracy is set by snes_atol alone)
         snes_opts["snes_lag_preconditioner"] = -2
         snes_opts["snes_ksp_ew"] = None
-    reused = "gamg" in ksp_opts.values() and preconditioner is not None and preconditioner.matches(problem)
+    reused = _iterative(ksp_opts) and preconditioner is not None and preconditioner.matches(problem)
     if options.monitor:
         snes_opts["snes_monitor"] = None
         snes_opts["ksp_monitor"] = None
@@ -416,6 +419,9 @@ def solve_interface(
     t_forms = time.perf_counter() - t_forms
     events_before = _event_times()
     snes = nonlinear.solver
+    t_interpolation = time.perf_counter()
+    attach_p_multigrid(snes.getKSP(), V)
+    t_forms += time.perf_counter() - t_interpolation
     _assemble_stiffness_once(nonlinear, problem)
     own_pc = snes.getKSP().getPC()
     if reused:
@@ -484,13 +490,13 @@ def solve_interface(
                     )
     if problem.film_resistance > 0.0:
         _check_film_law(problem)
-    if preconditioner is not None and "gamg" in ksp_opts.values():
+    if preconditioner is not None and _iterative(ksp_opts):
         if reused:
             preconditioner.reuses += 1
             # the multigrid levels of the PC that was not used would read these at their set-up
             database = PETSc.Options()
             for key in ksp_opts:
-                if key.startswith("mg_levels_"):
+                if key.startswith("mg_"):
                     database.delValue(f"{snes.getOptionsPrefix()}{key}")
         else:
             preconditioner.keep(own_pc, nonlinear, problem)
