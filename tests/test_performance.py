@@ -266,8 +266,7 @@ def test_auto_solver_follows_the_measured_limits():
         assert linear_solver_options(above, V)[1] == iterative[degree]
         assert linear_solver_options(SolverOptions("direct", direct_limit=0), V)[1] == "direct (MUMPS LU)"
         assert (
-            linear_solver_options(SolverOptions("iterative", direct_limit=10**9), V)[1]
-            == iterative[degree]
+            linear_solver_options(SolverOptions("iterative", direct_limit=10**9), V)[1] == iterative[degree]
         )
 
 

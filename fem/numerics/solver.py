@@ -38,7 +38,12 @@ from petsc4py import PETSc
 
 from dendrite_fem.geometry import tags
 from dendrite_fem.physics.conduction import InterfaceProblem
-from dendrite_fem.numerics.multigrid import GAMG_OPTIONS, P_MULTIGRID_OPTIONS, attach_p_multigrid, uses_p_multigrid
+from dendrite_fem.numerics.multigrid import (
+    GAMG_OPTIONS,
+    P_MULTIGRID_OPTIONS,
+    attach_p_multigrid,
+    uses_p_multigrid,
+)
 from dendrite_fem.physics.kinetics import film_law_residual
 
 _prefix_counter = itertools.count()
