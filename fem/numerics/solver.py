@@ -37,13 +37,13 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from dendrite_fem.geometry import tags
-from dendrite_fem.physics.conduction import InterfaceProblem
 from dendrite_fem.numerics.multigrid import (
     GAMG_OPTIONS,
     P_MULTIGRID_OPTIONS,
     attach_p_multigrid,
     uses_p_multigrid,
 )
+from dendrite_fem.physics.conduction import InterfaceProblem
 from dendrite_fem.physics.kinetics import film_law_residual
 
 _prefix_counter = itertools.count()
