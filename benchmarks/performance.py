@@ -3,7 +3,7 @@
 Every rung is a real run of the CLI (``mpiexec -n N dendrite-fem run``) on
 benchmarks/cases/ladder_{2d,3d}.toml with the three mesh sizes multiplied by a factor
 (DOFs ∝ factor^-dim), with ``--time-poisson-floor``: in the same run, on the same mesh,
-one linear Poisson solve with the same CG + GAMG options and tolerance is timed
+one linear Poisson solve with the same CG + multigrid options and tolerance is timed
 (fem/numerics/floor.py), and summary.json records Newton-solve / Poisson-floor.
 
     .venv/bin/python benchmarks/performance.py                 # the full ladder (~1 h here)
@@ -222,7 +222,7 @@ def plot(rows: list[dict], path: Path) -> None:
                     label=f"{phases[key]}, {ranks} rank(s)",
                     ms=4,
                 )
-        ax.set_title(f"{dim}D pore field, P2, CG + GAMG")
+        ax.set_title(f"{dim}D pore field, P2, CG + multigrid")
         ax.set_ylabel("wall time [s]")
         per.set_ylabel("µs per DOF × ranks")
         per.set_ylim(bottom=0)
@@ -248,7 +248,7 @@ def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
         + table(rows)
         + "\n\nInside the Newton solve (PETSc event log, seconds):\n\n"
         + solve_split(rows)
-        + "\n\nSame answer on 1 and 2 ranks (CG + GAMG, rtol 1e-12):\n\n"
+        + "\n\nSame answer on 1 and 2 ranks (CG + multigrid, rtol 1e-12):\n\n"
         + rank_agreement(rows)
         + "\n"
     )

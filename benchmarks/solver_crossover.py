@@ -1,4 +1,4 @@
-"""Where CG + GAMG overtakes MUMPS: the Newton solve of the protrusion case with each linear
+"""Where CG + multigrid overtakes MUMPS: the Newton solve of the protrusion case with each linear
 solver on the same meshes, per dimension and degree (``SolverOptions.direct_limits``).
 
 For each (dimension, degree) and a ladder of mesh sizes, one model is meshed and solved for NPS
@@ -15,9 +15,9 @@ from dendrite_fem.numerics.solver import PreconditionerCache
 
 LADDERS = {  # (dimension, degree): size factors of (near, interface, far)
     (2, 1): (1.0, 0.5, 0.3, 0.2),
-    (2, 2): (2.0, 1.0, 0.6, 0.4),
+    (2, 2): (4.0, 3.0, 2.0, 1.0, 0.6),
     (3, 1): (2.0, 1.3, 0.9, 0.65),
-    (3, 2): (3.0, 2.0, 1.4, 1.0),
+    (3, 2): (6.0, 4.5, 3.0, 2.0),
 }
 
 

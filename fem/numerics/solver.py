@@ -57,17 +57,18 @@ class ConvergenceError(RuntimeError):
         self.history = history
 
 
-#: DOFs up to which "auto" factorises with MUMPS, per (dimension, degree): where CG + GAMG
+#: DOFs up to which "auto" factorises with MUMPS, per (dimension, degree): where CG + multigrid
 #: overtakes it in the Newton solve of the protrusion case, measured here on one rank with
-#: ``benchmarks/solver_crossover.py`` (direct / iterative seconds: 2D P1 0.92 at 1.9k DOFs, 1.49
-#: at 6.3k; 2D P2 0.87 at 2.5k, 1.38 at 7.2k; 3D P1 1.04 at 1.7k, 1.12 at 3.4k; 3D P2 1.06 at
-#: 3.1k, 1.42 at 5.4k; the same max/mean to 1e-12; docs/performance.md)
-DIRECT_LIMITS = {(2, 1): 3_000, (2, 2): 3_500, (3, 1): 2_000, (3, 2): 2_500}
+#: ``benchmarks/solver_crossover.py`` (direct / iterative seconds: 2D P1 0.99 at 1.9k DOFs, 1.45
+#: at 6.3k; 3D P1 1.02 at 1.7k, 1.12 at 3.4k; with the P2 p-multigrid cycle 2D P2 0.94 at 1.4k,
+#: 1.05 at 2.5k, 2.07 at 7.2k; 3D P2 1.12 at 1.4k, 1.50 at 3.1k; the same max/mean to 1e-12;
+#: docs/performance.md)
+DIRECT_LIMITS = {(2, 1): 3_000, (2, 2): 2_000, (3, 1): 2_000, (3, 2): 1_000}
 
 
 @dataclass(frozen=True)
 class SolverOptions:
-    """How to solve: ``linear_solver`` "direct" (MUMPS LU), "iterative" (CG + GAMG)
+    """How to solve: ``linear_solver`` "direct" (MUMPS LU), "iterative" (CG + multigrid)
     or "auto" (direct up to ``direct_limit`` DOFs, by default :data:`DIRECT_LIMITS` for the
     dimension and degree); tolerances are relative."""
 
