@@ -14,7 +14,8 @@ The package by concept (the equations are numbered in ``docs/model.md``):
 
 * :mod:`dendrite_fem.geometry`  – windows, defects and their Gmsh meshes (the folder ``meshes/``)
 * :mod:`dendrite_fem.physics`   – materials, kinetics, conduction, mechanics, growth, phase field
-* :mod:`dendrite_fem.numerics`  – Newton (PETSc SNES) and the Poisson cost floor
+* :mod:`dendrite_fem.numerics`  – Newton (PETSc SNES), multigrid, the error estimate, the Poisson cost floor
+* :mod:`dendrite_fem.adaptivity` – refinement until the reported numbers converge
 * :mod:`dendrite_fem.post`      – interface metrics and profile, derived fields and their output
 * :mod:`dendrite_fem.app`       – case files, the run pipeline, sweeps, reports, the command line
 * :mod:`dendrite_fem.verification` – closed forms, manufactured solutions, the ``verify`` suite
@@ -70,6 +71,9 @@ _API = {
     "CaseSetup": "dendrite_fem.config.resolve",
     "CaseError": "dendrite_fem.config.errors",
     "read_result": "dendrite_fem.app.outputs",
+    "solve_adaptive": "dendrite_fem.adaptivity",
+    "AdaptivityError": "dendrite_fem.adaptivity",
+    "SizeMap": "dendrite_fem.geometry.spec",
 }
 __all__ = ["__version__", *_API]
 

@@ -34,7 +34,7 @@ from mpi4py import MPI
 
 from dendrite_fem.geometry import tags
 from dendrite_fem.geometry.distribute import InterfaceMesh, build_mesh
-from dendrite_fem.geometry.spec import Window
+from dendrite_fem.geometry.spec import SizeMap, Window
 from dendrite_fem.numerics.solver import (
     ConvergenceError,
     PreconditionerCache,
@@ -239,7 +239,9 @@ class Model:
 
     ``degree``: Lagrange degree of φ; ``geometry_order``: of the mesh (default: ``degree``);
     ``mechanics``: the load of the stress-coupled solve (None: uncoupled);
-    ``mesh_cache``: a folder where the Gmsh mesh is kept for later models of the same geometry."""
+    ``mesh_cache``: a folder where the Gmsh mesh is kept for later models of the same geometry;
+    ``size_map``: element sizes for the mesher instead of the window's (the adaptive loop's,
+    :mod:`dendrite_fem.adaptivity`)."""
 
     def __init__(
         self,
@@ -252,6 +254,7 @@ class Model:
         solver: SolverOptions | None = None,
         mechanics: MechanicalLoad | None = None,
         mesh_cache: str | Path | None = None,
+        size_map: SizeMap | None = None,
         comm: MPI.Comm = MPI.COMM_WORLD,
     ):
         self.window = window  # checked when it was made
@@ -262,6 +265,7 @@ class Model:
         self.solver = solver or SolverOptions()
         self.mechanics = mechanics
         self.mesh_cache = None if mesh_cache is None else Path(mesh_cache)
+        self.size_map = size_map
         self.comm = comm
         #: the AMG hierarchy of the first CG + GAMG solve, reused by the later ones on this mesh
         #: whose σ is the same field times a factor (shared with the models of :meth:`replace`)
@@ -287,7 +291,29 @@ class Model:
     @cached_property
     def mesh(self) -> InterfaceMesh:
         """The distributed mesh with its cell and facet tags (built once)."""
-        return build_mesh(self.window, self.comm, geometry_order=self.geometry_order, cache=self.mesh_cache)
+        return build_mesh(
+            self.window,
+            self.comm,
+            geometry_order=self.geometry_order,
+            cache=self.mesh_cache,
+            size_map=self.size_map,
+        )
+
+    def remeshed(self, size_map: SizeMap) -> Model:
+        """This model (kinetics, operation, discretisation, solver, mechanics) on a new mesh of
+        the same window with the sizes of ``size_map``."""
+        return Model(
+            self.window,
+            self.kinetics,
+            self.operation,
+            degree=self.degree,
+            geometry_order=self.geometry_order,
+            solver=self.solver,
+            mechanics=self.mechanics,
+            mesh_cache=self.mesh_cache,
+            size_map=size_map,
+            comm=self.comm,
+        )
 
     @cached_property
     def space(self) -> dolfinx.fem.FunctionSpace:

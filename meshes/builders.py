@@ -21,7 +21,18 @@ import gmsh
 import numpy as np
 
 from dendrite_fem.geometry import tags
-from dendrite_fem.geometry.spec import Cone, Defect, Ellipse, FlatVoid, Gap, MeshSizes, Round, Window, scaled
+from dendrite_fem.geometry.spec import (
+    Cone,
+    Defect,
+    Ellipse,
+    FlatVoid,
+    Gap,
+    MeshSizes,
+    Round,
+    SizeMap,
+    Window,
+    scaled,
+)
 
 #: length of one Gmsh model unit [m]
 MODEL_UNIT = 1e-6
@@ -207,6 +218,31 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
 
 
+def _size_map_field(size_map: SizeMap, far: float) -> None:
+    """Background size from a size map (model units): a list-based Gmsh view of its
+    simplices, read by a PostView field.  It replaces the geometric fields of
+    :func:`_size_fields`, so that the map can coarsen as well as refine; capped at ``far``
+    (where a point falls outside every simplex, PostView answers with a huge size)."""
+    field = gmsh.model.mesh.field
+    view = gmsh.view.add("size map")
+    d = size_map.dim
+    # per simplex: the x of its vertices, then y, then z, then the values
+    data = np.concatenate(
+        [size_map.simplices.transpose(0, 2, 1).reshape(len(size_map.simplices), -1), size_map.sizes], axis=1
+    )
+    gmsh.view.addListData(view, "ST" if d == 2 else "SS", len(data), data.ravel().tolist())
+    mapped = field.add("PostView")
+    field.setNumber(mapped, "ViewTag", view)
+    capped = field.add("MathEval")
+    field.setString(capped, "F", f"{far!r}")
+    smallest = field.add("Min")
+    field.setNumbers(smallest, "FieldsList", [mapped, capped])
+    field.setAsBackgroundMesh(smallest)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+
+
 def _has_inverted_cells(dim: int) -> bool:
     """Whether any curved cell has a Jacobian determinant ≤ 0 somewhere (Gmsh's minSJ)."""
     types, elem_tags, _ = gmsh.model.mesh.getElements(dim)
@@ -216,9 +252,10 @@ def _has_inverted_cells(dim: int) -> bool:
     return False
 
 
-def build_model(window: Window, geometry_order: int = 1) -> None:
+def build_model(window: Window, geometry_order: int = 1, size_map: SizeMap | None = None) -> None:
     """Create and mesh the Gmsh model of ``window`` (SI) in the current Gmsh session,
-    in units of :data:`MODEL_UNIT`.
+    in units of :data:`MODEL_UNIT`; with a ``size_map`` (SI) the element sizes are that map's
+    instead of those of the window's size fields.
     """
     window = scaled(window, 1.0 / MODEL_UNIT)
     occ = gmsh.model.occ
@@ -272,7 +309,11 @@ def build_model(window: Window, geometry_order: int = 1) -> None:
     top_of = lambda t: gmsh.model.getBoundingBox(dim - 1, t)[3 + dim - 1]  # noqa: E731
     tol = 1e-5 * min(window.width, window.thickness)  # OCC pads bounding boxes by ~1e-7
     walls = [t for t in groups[tags.ANODE] + groups[tags.PORE] if top_of(t) > tol]
-    _size_fields(window, window.resolved_sizes(), walls)
+    if size_map is None:
+        _size_fields(window, window.resolved_sizes(), walls)
+    else:
+        model_map = SizeMap(size_map.simplices / MODEL_UNIT, size_map.sizes / MODEL_UNIT)
+        _size_map_field(model_map, window.resolved_sizes().far)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     # HXT: about twice as fast as Gmsh's Delaunay here; on one thread it is also
     # reproducible (with several threads the mesh changes from run to run, and the

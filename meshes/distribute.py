@@ -23,7 +23,7 @@ from mpi4py import MPI
 
 from dendrite_fem.geometry.builders import MODEL_UNIT, build_model
 from dendrite_fem.geometry.growing import GrowingInterface, build_growing_model
-from dendrite_fem.geometry.spec import GeometryError, Window
+from dendrite_fem.geometry.spec import GeometryError, SizeMap, Window
 
 
 @dataclass
@@ -85,10 +85,11 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
-def mesh_key(window: Window, geometry_order: int) -> str:
+def mesh_key(window: Window, geometry_order: int, size_map: SizeMap | None = None) -> str:
     """Cache key of a window's Gmsh mesh: the window (SI, with its sizes), the geometry
-    order, the Gmsh version and the builders' source."""
-    text = f"{window!r}|{geometry_order}|{gmsh.__version__}|{_source_digest()}"
+    order, the size map's numbers, the Gmsh version and the builders' source."""
+    sizes = "" if size_map is None else size_map.digest()
+    text = f"{window!r}|{geometry_order}|{sizes}|{gmsh.__version__}|{_source_digest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -137,8 +138,10 @@ def build_mesh(
     geometry_order: int = 1,
     verbose: bool = False,
     cache: Path | None = None,
+    size_map: SizeMap | None = None,
 ) -> InterfaceMesh:
-    """Mesh ``window`` with Gmsh on rank 0 and distribute it over ``comm``.
+    """Mesh ``window`` with Gmsh on rank 0 and distribute it over ``comm``; ``size_map`` (read
+    on rank 0, the mesher; the other ranks may pass None) replaces the window's mesh sizes.
 
     A geometry error on rank 0 is raised on every rank, so no rank is left
     waiting in the distribution step.  With a ``cache`` directory the Gmsh mesh is
@@ -152,7 +155,11 @@ def build_mesh(
         error, counts, reused = None, {}, False
         if comm.rank == 0:
             try:
-                cached = None if cache is None else Path(cache) / f"{mesh_key(window, geometry_order)}.msh"
+                cached = (
+                    None
+                    if cache is None
+                    else Path(cache) / f"{mesh_key(window, geometry_order, size_map)}.msh"
+                )
                 if cached is not None and cached.exists() and _verified(cached):
                     gmsh.open(str(cached))
                     counts, reused = _group_sizes(), True
@@ -160,7 +167,7 @@ def build_mesh(
                     if isinstance(window, GrowingInterface):
                         build_growing_model(window, MODEL_UNIT)
                     else:
-                        build_model(window, geometry_order)
+                        build_model(window, geometry_order, size_map)
                     counts = _group_sizes()
                     if cached is not None:
                         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -325,6 +325,43 @@ class MeshSizes:
         _parse_units(self, {"near": "m", "interface": "m", "far": "m"})
 
 
+@dataclass(frozen=True, eq=False)
+class SizeMap:
+    """Target element sizes [m] over the window, given on the simplices of an earlier mesh of
+    it: ``simplices`` (n, d + 1, 3) vertex coordinates [m] and ``sizes`` (n, d + 1) [m] at those
+    vertices; the mesher interpolates linearly inside each simplex.  What the error estimate
+    asks of the next mesh (:mod:`dendrite_fem.adaptivity`); data only, Gmsh reads it."""
+
+    simplices: np.ndarray
+    sizes: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.simplices)
+        if (
+            self.simplices.ndim != 3
+            or self.simplices.shape[2] != 3
+            or self.sizes.shape != self.simplices.shape[:2]
+        ):
+            raise GeometryError(
+                f"a size map needs simplices of shape (n, d+1, 3) and sizes (n, d+1), got "
+                f"{self.simplices.shape} and {self.sizes.shape}"
+            )
+        if n == 0 or not np.all(np.isfinite(self.sizes)) or not np.all(self.sizes > 0):
+            raise GeometryError("a size map needs at least one simplex and finite, positive sizes")
+
+    @property
+    def dim(self) -> int:
+        return self.simplices.shape[1] - 1
+
+    def digest(self) -> str:
+        """SHA-256 of the map's numbers (a mesh cache key)."""
+        import hashlib
+
+        h = hashlib.sha256(np.ascontiguousarray(self.simplices, dtype=float).tobytes())
+        h.update(np.ascontiguousarray(self.sizes, dtype=float).tobytes())
+        return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Window:
     """The SE window with its interface (flat, with defects, or rough)."""

@@ -187,6 +187,20 @@ def run_case(
             say(f"resuming: {', '.join(rd.resumed)} finished in an earlier run")
         say(f"meshing {window.dim}D window ({len(window.defects)} defect(s)) on {comm.size} rank(s) ...")
         fault("mesh", comm.rank)
+        adaptation = None
+        if case.spec.mesh.target_error is not None:
+            from dendrite_fem.adaptivity import solve_adaptive
+
+            say(f"  refining until the tracked numbers change by at most {case.spec.mesh.target_error:g}")
+            with timer("adaptation"):
+                adaptation = solve_adaptive(
+                    model,
+                    electrolytes,
+                    case.spec.mesh.target_error,
+                    case.spec.mesh.max_refinements,
+                    say=lambda text: say(f"  {text}"),
+                )
+            model = adaptation.model
         mesh_data = model.mesh
         if "mesh_from_cache" in mesh_data.timings:
             say("  mesh read from the mesh cache")
@@ -247,6 +261,8 @@ def run_case(
                 timer,
             )
             results[name] = solution.record(floor)
+            if adaptation is not None:
+                results[name]["error_control"] = adaptation.record(name)
             if comm.rank == 0:
                 g = gathered[name]
                 plot = (

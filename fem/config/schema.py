@@ -141,6 +141,10 @@ class MeshInput(Strict):
     geometry_order: Literal[1, 2] | None = None
     #: refuse, before meshing, a mesh estimated (Window.estimated_cells) to be larger than this
     max_cells: Annotated[int, Field(gt=0, le=10**9)] = 5_000_000
+    #: refine adaptively until every tracked number changes by at most this (relative) from one
+    #: mesh to the next (dendrite_fem.adaptivity); None: solve on the one mesh of the sizes above
+    target_error: Annotated[float, Field(gt=0, lt=0.1)] | None = None
+    max_refinements: Annotated[int, Field(ge=1, le=12)] = 6
 
     @model_validator(mode="after")
     def _all_or_none(self):
@@ -294,6 +298,29 @@ class Case(Strict):
                     f"electrolyte {e.label}: interlayer_electronic_conductivity/specific_area need "
                     "an interlayer (interlayer or interlayer_conductivity)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _adaptivity_supported(self):
+        if self.mesh.target_error is None:
+            return self
+        other = [
+            name
+            for name, given in (
+                ("[mechanics]", self.mechanics is not None),
+                ("[growth]", self.growth is not None),
+                (
+                    "a mixed-conducting interphase",
+                    any(e.interlayer_electronic_conductivity is not None for e in self.electrolytes),
+                ),
+            )
+            if given
+        ]
+        if other:
+            raise ValueError(
+                f"mesh.target_error (adaptive refinement) does not support {' or '.join(other)} yet; "
+                "remove mesh.target_error and give the mesh sizes, or solve without them"
+            )
         return self
 
     @model_validator(mode="after")
