@@ -396,7 +396,8 @@ class Model:
         else:
             report, mechanics, record, principal = self._solve_coupled(problem, electrolyte, timer)
         with timer("postprocess"):
-            metrics = interface_metrics(problem, self.window.feature_points(), inside)
+            bands = self.window.feature_bands() if hasattr(self.window, "feature_bands") else None
+            metrics = interface_metrics(problem, self.window.feature_points(), inside, bands)
             if checked:
                 _check_solution(metrics, self.solver.rtol, electrolyte.key)
             phi1 = post_fields.interpolant(problem.phi, self.vertex_space)

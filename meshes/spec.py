@@ -256,6 +256,17 @@ class Defect:
         rim = centre + np.array([self.shape.half_width, 0.0, 0.0])
         return [("rim", rim)]
 
+    def feature_band(self, dim: int) -> tuple[np.ndarray, float, float] | None:
+        """Where the current is singular, the band of the anode over which the feature current
+        is averaged instead of taken at a node: (centre, inner radius, width) [m] of the strip
+        a < |x − x0| < a + w (2D) or the ring a < r < a + w (3D) next to a contact gap's rim,
+        w = a / 10; None elsewhere.  At a gap's rim the current goes as r^(-1/2) in the primary
+        limit: its nodal value grows under refinement, the band's mean converges."""
+        if not isinstance(self.shape, Gap):
+            return None
+        centre = np.array([self.x, 0.0, 0.0]) if dim == 2 else np.array([self.x, self.y, 0.0])
+        return centre, self.shape.radius, self.shape.radius / 10
+
 
 @dataclass(frozen=True)
 class Roughness:
@@ -393,6 +404,11 @@ class Window:
         if self.roughness is not None:
             return self.roughness.amplitude
         return self.thickness
+
+    def feature_bands(self) -> list[tuple[np.ndarray, float, float] | None]:
+        """:meth:`Defect.feature_band` of each of :meth:`feature_points`, in the same order."""
+        bands = [d.feature_band(self.dim) for d in self.defects for _ in d.feature_points(self.dim)]
+        return bands + [None] * (self.roughness is not None)
 
     def feature_points(self) -> list[tuple[str, np.ndarray]]:
         pts = [p for d in self.defects for p in d.feature_points(self.dim)]

@@ -36,14 +36,28 @@ def _owned(entities: np.ndarray, imap) -> np.ndarray:
     return entities[entities < imap.size_local]
 
 
+def _planar_distance(points: np.ndarray, centre: np.ndarray, dim: int) -> np.ndarray:
+    """Distance of ``points`` in the interface plane from a band's centre line (2D) or point (3D)."""
+    if dim == 2:
+        return np.abs(points[:, 0] - centre[0])
+    return np.hypot(points[:, 0] - centre[0], points[:, 1] - centre[1])
+
+
 def interface_metrics(
     problem: InterfaceProblem,
     feature_points: list[tuple[str, np.ndarray]],
     interphase_current: float | None = None,
+    feature_bands: list[tuple[np.ndarray, float, float] | None] | None = None,
 ) -> dict:
     """Homogeneity and cell-level numbers of a solved problem (SI units).  With a
     mixed-conducting interphase, ``interphase_current`` is the current plated inside it
-    (dendrite_fem.physics.mixed_conduction): the charge balance counts it, and its share is reported."""
+    (dendrite_fem.physics.mixed_conduction): the charge balance counts it, and its share is reported.
+    ``feature_bands`` (aligned with ``feature_points``; Window.feature_bands): where the current is
+    singular (a contact gap's rim), the feature current is the mean over the band
+    a ≤ distance ≤ a + w of Γa, the current through it taken as the weak form balances it
+    (−∫Ω σ∇φ·∇w dx / ∫Γa w ds, w = 1 at the band's DOFs), and the DOFs inside the band are left out
+    of the maximum, which then also takes the band means: a nodal value that grows without bound
+    under refinement is not reported."""
     phi = problem.phi
     V = phi.function_space
     mesh = V.mesh
@@ -77,28 +91,52 @@ def interface_metrics(
     dofs = dolfinx.fem.locate_dofs_topological(V, fdim, facets)
     dofs = dofs[dofs < V.dofmap.index_map.size_local]
     local_i = -problem.current_values(dofs)
-    i_max = comm.allreduce(float(local_i.max()) if local_i.size else -np.inf, op=MPI.MAX)
+    all_coords = V.tabulate_dof_coordinates()
+    coords = all_coords[dofs]
+    bands = feature_bands or [None] * len(feature_points)
+    dim = mesh.geometry.dim
+    band_means = []
+    outside = np.ones(len(dofs), dtype=bool)
+    anode_all = dolfinx.fem.locate_dofs_topological(V, fdim, facets)
+    for band in bands:
+        if band is None:
+            band_means.append(None)
+            continue
+        centre, inner, width = band
+        # the current through the band as the weak form balances it (as I_c above): the flux of
+        # the discrete solution, w = 1 at the band's Γa DOFs; the law at quadrature points
+        # would carry the oscillation of stiff kinetics into the mean
+        r_all = _planar_distance(all_coords[anode_all], centre, dim)
+        w_band = dolfinx.fem.Function(V)
+        w_band.x.array[anode_all[(r_all >= inner * (1 - 1e-9)) & (r_all <= inner + width)]] = 1.0
+        through = -_integral(
+            ufl.inner(problem.sigma * ufl.grad(phi), ufl.grad(w_band)), ufl.dx(domain=mesh), comm
+        )
+        band_means.append(through / _integral(w_band, ds_a, comm))
+        r = _planar_distance(coords, centre, dim)
+        outside &= ~((r >= inner * (1 - 1e-9)) & (r <= inner + width))
+    nodal_max = float(local_i[outside].max()) if outside.any() else -np.inf
+    i_max = max([comm.allreduce(nodal_max, op=MPI.MAX), *(m for m in band_means if m is not None)])
     i_min = comm.allreduce(float(local_i.min()) if local_i.size else np.inf, op=MPI.MIN)
 
     # current density entering at the counter side: i_app, or the potentiostatic mean
     i_counter = problem.operation.applied_current_density
     features = []
-    coords = V.tabulate_dof_coordinates()[dofs]
-    for name, point in feature_points:
+    for (name, point), band, band_mean in zip(feature_points, bands, band_means, strict=True):
         d = np.linalg.norm(coords - point, axis=1) if dofs.size else np.array([np.inf])
         j = int(np.argmin(d))
         candidates = comm.allgather((float(d[j]), float(local_i[j]) if dofs.size else np.nan))
         dist, value = min(candidates)
-        features.append(
-            {
-                "name": name,
-                "point_m": [float(c) for c in point],
-                "distance_to_dof_m": dist,
-                "plating_current_A_per_m2": value,
-                "ratio_to_mean": value / mean,
-                "ratio_to_applied": value / (i_counter if i_counter else counter_current / area_c),
-            }
-        )
+        feature = {"name": name, "point_m": [float(c) for c in point], "distance_to_dof_m": dist}
+        if band is not None:
+            value = band_mean
+            feature["band"] = {"inner_radius_m": float(band[1]), "width_m": float(band[2])}
+        feature |= {
+            "plating_current_A_per_m2": value,
+            "ratio_to_mean": value / mean,
+            "ratio_to_applied": value / (i_counter if i_counter else counter_current / area_c),
+        }
+        features.append(feature)
 
     applied = counter_current if i_counter is None else i_counter * area_c
     inside = interphase_current or 0.0
