@@ -185,10 +185,11 @@ BAD_INPUTS = [
         ),
     ),
     (
-        "a mesh too large to build (3D nanometre roughness)",
+        "a mesh too large to build (3D, nanometre cells on a rough interface)",
         (
             'dimension = 2\nwidth = "80 um"\nthickness = "40 um"\n\n[[geometry.defects]]\nkind = "protrusion"\nshape = "semicircle"\nradius = "8 um"',
-            'dimension = 3\nwidth = "80 um"\nthickness = "40 um"\n[geometry.roughness]\namplitude = "0.02 um"\nwavelength = "20 um"',
+            'dimension = 3\nwidth = "80 um"\nthickness = "40 um"\n[geometry.roughness]\namplitude = "0.02 um"\nwavelength = "20 um"'
+            '\n\n[mesh]\nsize_near = "5 nm"\nsize_interface = "5 nm"\nsize_far = "8 um"',
         ),
     ),
     ("solver tolerance 1", ("[operation]", "[solver]\nrtol = 1\n[operation]")),
