@@ -217,16 +217,21 @@ def test_the_gap_rim_reports_a_band_mean_that_converges_to_the_closed_form():
 def test_automatic_sizes_of_a_rough_interface_follow_its_wavelength_and_curvature():
     """A 0.15 µm sinusoid of λ = 30 µm: sizes from the amplitude put 9 nm cells on it (130k DOFs);
     from the wavelength and curvature radius they are 0.23 µm, with no more DOFs than a
-    hand-chosen 0.25 µm mesh and its max/mean and CV to 1e-5."""
+    hand-chosen 0.25 µm mesh, and max/mean and CV within 5e-5 of a 0.08 µm reference as its are."""
     from dendrite_fem.geometry.spec import Roughness
 
     lam = 30 * UM
     results = []
-    for sizes in (None, MeshSizes(0.25 * UM, 0.25 * UM, 2 * UM)):
+    for sizes in (None, MeshSizes(0.25 * UM, 0.25 * UM, 2 * UM), MeshSizes(0.08 * UM, 0.08 * UM, 1 * UM)):
         window = Window(2, 2 * lam, 2 * lam, roughness=Roughness(0.15 * UM, lam), sizes=sizes)
         m = Model(window, Kinetics(13.0), Galvanostatic(0.13), degree=2)
         results.append((m.num_dofs, m.solve(electrolyte(name="x", conductivity=1e-3)).metrics))
-    (auto_dofs, auto), (hand_dofs, hand) = results
+    (auto_dofs, auto), (hand_dofs, hand), (_, reference) = results
     assert auto_dofs <= hand_dofs
-    assert auto.max_over_mean == pytest.approx(hand.max_over_mean, rel=1e-5)
-    assert auto.coefficient_of_variation == pytest.approx(hand.coefficient_of_variation, rel=1e-5)
+    for key in ("max_over_mean", "coefficient_of_variation"):
+        error = {
+            name: abs(getattr(m, key) / getattr(reference, key) - 1)
+            for name, m in (("auto", auto), ("hand", hand))
+        }
+        # measured: max/mean 4.4e-7 (auto) and 1.9e-7 (hand); CV 2.5e-5 and 1.0e-5
+        assert error["auto"] < 5e-5 and error["hand"] < 5e-5, (key, error)
