@@ -319,7 +319,7 @@ class Case(Strict):
         if other:
             raise ValueError(
                 f"mesh.target_error (adaptive refinement) does not support {' or '.join(other)} yet; "
-                "remove mesh.target_error and give the mesh sizes, or solve without them"
+                f"remove mesh.target_error (and give mesh sizes), or remove {' and '.join(other)}"
             )
         return self
 

@@ -69,7 +69,7 @@ def cell_sizes(mesh: dolfinx.mesh.Mesh, Q: dolfinx.fem.FunctionSpace) -> dolfinx
 
 def recovered_flux(problem: InterfaceProblem) -> dolfinx.fem.Function:
     """G_h: the L² projection of σ∇φ_h [A/m²] onto the continuous vector Lagrange fields of φ's
-    degree (a mass-matrix solve, CG + Jacobi to round-off)."""
+    degree (a mass-matrix solve, CG + Jacobi to a relative 1e-10)."""
     V = problem.phi.function_space
     mesh = V.mesh
     W = dolfinx.fem.functionspace(
