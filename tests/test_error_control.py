@@ -235,3 +235,13 @@ def test_automatic_sizes_of_a_rough_interface_follow_its_wavelength_and_curvatur
         }
         # measured: max/mean 4.4e-7 (auto) and 1.9e-7 (hand); CV 2.5e-5 and 1.0e-5
         assert error["auto"] < 5e-5 and error["hand"] < 5e-5, (key, error)
+
+
+def test_a_uniform_current_converges_at_once():
+    """A flat interface: max/mean is 1 and the CV round-off; their changes are measured against
+    1 and against CV_SCALE, so the loop stops at the first refinement instead of chasing
+    round-off."""
+    flat = Window(2, 40 * UM, 20 * UM, sizes=MeshSizes(2 * UM, 2 * UM, 4 * UM))
+    adaptation = solve_adaptive(model(flat, 1), [NPS], 1e-3)
+    assert len(adaptation.levels) == 2
+    assert max(adaptation.estimated_error["NPS"].values()) < 1e-10
