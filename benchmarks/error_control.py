@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import dendrite_fem as df
-from dendrite_fem.adaptivity import solve_adaptive, tracked_numbers
+from dendrite_fem.adaptivity import CV_SCALE, relative_change, solve_adaptive, tracked_numbers
 from dendrite_fem.geometry.spec import SizeMap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def run_case(name: str, refine: float, target: float) -> dict:
     mesh = final.mesh.mesh
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
-    x = mesh.geometry.x[mesh.geometry.dofmap[:n, : tdim + 1]]
+    x = mesh.geometry.x[mesh.geometry.dofmaps[0][:n, : tdim + 1]]
     edges = np.mean(
         [np.linalg.norm(x[:, i] - x[:, j], axis=1) for i in range(tdim + 1) for j in range(i)], axis=0
     )
@@ -69,7 +69,8 @@ def run_case(name: str, refine: float, target: float) -> dict:
                     "number": key,
                     "adaptive": ours[key],
                     "reference": value,
-                    "difference": abs(ours[key] - value) / abs(value),
+                    # as the loop measures changes: relative, the CV's to at least CV_SCALE
+                    "difference": relative_change(key, ours[key], value),
                     "estimated": adaptation.estimated_error[solution.electrolyte.key][key],
                 }
             )
@@ -89,7 +90,8 @@ def table(results: list[dict], target: float, refine: float) -> str:
         f"`benchmarks/error_control.py`: `target_error = {target:g}` from each case's own sizes, "
         f"against a P2 reference on the final adaptive mesh's sizes / {refine:g} (P2 cases) or on the "
         "same sizes (P1 cases): finer than the adaptive result everywhere. "
-        "*difference* is |adaptive − reference| / reference; *estimated* is what summary.json reports.",
+        "*difference* is |adaptive − reference| / |adaptive| (for the CV, over at least "
+        f"{CV_SCALE:g}, as the loop measures its changes); *estimated* is what summary.json reports.",
         "",
         "| case | P | DOFs per level | reference DOFs | number | adaptive | reference | difference | estimated |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -115,7 +117,12 @@ def table(results: list[dict], target: float, refine: float) -> str:
         f"estimated error, the change from the previous mesh, is below the difference for "
         f"{len(under)} of {len(rows)} numbers"
         + (f", all of them within {max(row['difference'] for row in under):.1e}" if under else "")
-        + ": it is an estimate, not a bound; every difference stayed below the target.",
+        + ": it is an estimate, not a bound; "
+        + (
+            "every difference stayed below the target."
+            if worst <= target
+            else f"{sum(row['difference'] > target for row in rows)} of them exceed the target (listed above)."
+        ),
         "",
     ]
     return "\n".join(lines)

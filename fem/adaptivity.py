@@ -120,7 +120,7 @@ def refined_size_map(
     comm = mesh.comm
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
-    nodes = mesh.geometry.dofmap[:n, : tdim + 1]  # the first d + 1 nodes of a cell: its vertices
+    nodes = mesh.geometry.dofmaps[0][:n, : tdim + 1]  # the first d + 1 nodes of a cell: its vertices
     combined = np.max([e.indicators / max(e.total, 1e-300) for e in estimates], axis=0)
     gathered = comm.gather(
         (

@@ -38,7 +38,7 @@ def uniform(coarse: Model, size: float) -> SizeMap:
     mesh = coarse.mesh.mesh
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
-    return SizeMap(mesh.geometry.x[mesh.geometry.dofmap[:n, : tdim + 1]], np.full((n, tdim + 1), size))
+    return SizeMap(mesh.geometry.x[mesh.geometry.dofmaps[0][:n, : tdim + 1]], np.full((n, tdim + 1), size))
 
 
 def test_the_estimate_vanishes_for_an_exact_solution_and_falls_at_the_energy_rate():
@@ -74,11 +74,11 @@ def test_a_size_map_meshes_the_window_at_its_sizes_with_walls_on_the_true_circle
     coarse = model(protrusion(2.0), 2)
     mesh = coarse.mesh.mesh
     n = mesh.topology.index_map(2).size_local
-    simplices = mesh.geometry.x[mesh.geometry.dofmap[:n, :3]]
+    simplices = mesh.geometry.x[mesh.geometry.dofmaps[0][:n, :3]]
     fine = coarse.remeshed(SizeMap(simplices, np.full((n, 3), 1.0 * UM)))
     fm = fine.mesh.mesh
     m = fm.topology.index_map(2).size_local
-    x = fm.geometry.x[fm.geometry.dofmap[:m, :3]]
+    x = fm.geometry.x[fm.geometry.dofmaps[0][:m, :3]]
     edges = np.concatenate([np.linalg.norm(x[:, a] - x[:, b], axis=1) for a, b in ((0, 1), (1, 2), (0, 2))])
     assert 0.7 * UM < np.median(edges) < 1.3 * UM
     walls = fine.mesh.facet_tags.find(tags.ANODE)

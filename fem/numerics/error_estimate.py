@@ -58,7 +58,7 @@ def cell_sizes(mesh: dolfinx.mesh.Mesh, Q: dolfinx.fem.FunctionSpace) -> dolfinx
     tdim = mesh.topology.dim
     im = mesh.topology.index_map(tdim)
     n = im.size_local + im.num_ghosts
-    x = mesh.geometry.x[mesh.geometry.dofmap[:n, : tdim + 1]]  # the first d + 1 nodes: the vertices
+    x = mesh.geometry.x[mesh.geometry.dofmaps[0][:n, : tdim + 1]]  # the first d + 1 nodes: the vertices
     pairs = [(a, b) for a in range(tdim + 1) for b in range(a + 1, tdim + 1)]
     h = dolfinx.fem.Function(Q, name="cell_size")
     h.x.array[Q.dofmap.list[:n, 0]] = np.max(

@@ -269,7 +269,7 @@ def phase_field_problem(
     )
     vertex_dof[c2v.ravel()] = W.sub(1).dofmap.list[:num_cells].ravel()
     vertex_x = np.empty(len(vertex_dof))
-    vertex_x[c2v.ravel()] = mesh.geometry.x[mesh.geometry.dofmap[:num_cells].ravel(), 0]
+    vertex_x[c2v.ravel()] = mesh.geometry.x[mesh.geometry.dofmaps[0][:num_cells].ravel(), 0]
     tip_edges = (vertex_dof[edges], vertex_x[edges])
     return PhaseFieldProblem(
         u,
