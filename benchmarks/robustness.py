@@ -192,6 +192,16 @@ BAD_INPUTS = [
             '\n\n[mesh]\nsize_near = "5 nm"\nsize_interface = "5 nm"\nsize_far = "8 um"',
         ),
     ),
+    ("adaptive target error 0", ("[operation]", "[mesh]\ntarget_error = 0\n[operation]")),
+    ("adaptive target error of 50 %", ("[operation]", "[mesh]\ntarget_error = 0.5\n[operation]")),
+    (
+        "no refinements allowed",
+        ("[operation]", "[mesh]\ntarget_error = 1e-3\nmax_refinements = 0\n[operation]"),
+    ),
+    (
+        "adaptive refinement with the stress coupling",
+        ("[operation]", "[mesh]\ntarget_error = 1e-3\n[mechanics]\nstack_pressure = '20 MPa'\n[operation]"),
+    ),
     ("solver tolerance 1", ("[operation]", "[solver]\nrtol = 1\n[operation]")),
     ("zero Newton iterations", ("[operation]", "[solver]\nmax_iterations = 0\n[operation]")),
     ("unknown linear solver", ("[operation]", "[solver]\nlinear_solver = 'cholesky'\n[operation]")),
