@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
 import numpy as np
+from performance import write_between_markers  # benchmarks/performance.py
 
 import dendrite_fem as df
 from dendrite_fem.adaptivity import CV_SCALE, relative_change, solve_adaptive, tracked_numbers
@@ -147,21 +147,12 @@ def main() -> int:
     out = ROOT / "docs/verification/error_control.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
-    doc = Path(args.doc)
-    text = doc.read_text()
-    block = table(results, args.target, args.refine)
-    if "<!-- BEGIN error-control -->" not in text:
-        text += (
-            "\n## Error control against refined references (issue 18)\n\n"
-            "<!-- BEGIN error-control -->\n<!-- END error-control -->\n"
-        )
-    text = re.sub(
-        r"<!-- BEGIN error-control -->.*<!-- END error-control -->",
-        lambda _: f"<!-- BEGIN error-control -->\n{block}<!-- END error-control -->",
-        text,
-        flags=re.S,
+    write_between_markers(
+        Path(args.doc),
+        "error-control",
+        table(results, args.target, args.refine),
+        heading="\n## Error control against refined references (issue 18)\n\n",
     )
-    doc.write_text(text)
     return 0
 
 

@@ -252,12 +252,18 @@ def write_doc(rows: list[dict], doc: Path, outdir: Path) -> None:
         + rank_agreement(rows)
         + "\n"
     )
-    text = doc.read_text() if doc.exists() else "<!-- BEGIN perf -->\n<!-- END perf -->\n"
+    write_between_markers(doc, "perf", block)
+
+
+def write_between_markers(doc: Path, name: str, block: str, heading: str = "") -> None:
+    """Put ``block`` between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in ``doc``
+    (appended, after ``heading``, when the markers are not there yet)."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    text = doc.read_text() if doc.exists() else ""
+    if begin not in text:
+        text += f"{heading}{begin}\n{end}\n"
     text = re.sub(
-        r"<!-- BEGIN perf -->.*<!-- END perf -->",
-        lambda _: f"<!-- BEGIN perf -->\n{block}<!-- END perf -->",
-        text,
-        flags=re.S,
+        re.escape(begin) + ".*" + re.escape(end), lambda _: f"{begin}\n{block}{end}", text, flags=re.S
     )
     doc.write_text(text)
 

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from performance import machine, size_overrides  # benchmarks/performance.py
+from performance import machine, size_overrides, write_between_markers  # benchmarks/performance.py
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -177,15 +177,7 @@ def _write_table(result: dict) -> None:
                 else "| not reached | – | – |"
             )
         )
-    doc = ROOT / "docs/performance.md"
-    text = doc.read_text()
-    begin, end = "<!-- BEGIN versus -->", "<!-- END versus -->"
-    block = begin + "\n" + "\n".join(lines) + "\n" + end
-    if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text += "\n" + block + "\n"
-    doc.write_text(text)
+    write_between_markers(ROOT / "docs/performance.md", "versus", "\n".join(lines) + "\n", heading="\n")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,13 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
         field.setNumber(thr, "DistMin", 0.0)
         field.setNumber(thr, "DistMax", (sizes.far - wall) / GRADING)
         fields.append(thr)
+    set_background_minimum(fields)
+
+
+def set_background_minimum(fields: list[int]) -> None:
+    """Make the smallest of the Gmsh size ``fields`` the mesh size, and only it (no sizes from
+    points, curvature or the boundary)."""
+    field = gmsh.model.mesh.field
     smallest = field.add("Min")
     field.setNumbers(smallest, "FieldsList", fields)
     field.setAsBackgroundMesh(smallest)
@@ -235,12 +242,7 @@ def _size_map_field(size_map: SizeMap, far: float) -> None:
     field.setNumber(mapped, "ViewTag", view)
     capped = field.add("MathEval")
     field.setString(capped, "F", f"{far!r}")
-    smallest = field.add("Min")
-    field.setNumbers(smallest, "FieldsList", [mapped, capped])
-    field.setAsBackgroundMesh(smallest)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    set_background_minimum([mapped, capped])
 
 
 def _has_inverted_cells(dim: int) -> bool:

@@ -17,6 +17,7 @@ import gmsh
 import numpy as np
 
 from dendrite_fem.geometry import tags
+from dendrite_fem.geometry.builders import set_background_minimum
 from dendrite_fem.geometry.spec import GeometryError, MeshSizes
 
 
@@ -160,11 +161,6 @@ def build_growing_model(g: GrowingInterface, model_unit: float) -> None:
         "F",
         f"Min(({far!r}), ({near!r}) + {GRADING!r} * Sqrt((x - ({tip[0]!r}))^2 + (y - ({tip[1]!r}))^2))",
     )
-    smallest = field.add("Min")
-    field.setNumbers(smallest, "FieldsList", [along, at_tip])
-    field.setAsBackgroundMesh(smallest)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    set_background_minimum([along, at_tip])
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     gmsh.model.mesh.generate(2)
