@@ -267,7 +267,7 @@ class Model:
         self.mesh_cache = None if mesh_cache is None else Path(mesh_cache)
         self.size_map = size_map
         self.comm = comm
-        #: the AMG hierarchy of the first CG + GAMG solve, reused by the later ones on this mesh
+        #: the multigrid hierarchy of the first iterative solve, reused by the later ones on this mesh
         #: whose σ is the same field times a factor (shared with the models of :meth:`replace`)
         self.preconditioner = PreconditionerCache()
 

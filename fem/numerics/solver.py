@@ -369,7 +369,7 @@ def solve_interface(
     preconditioner: PreconditionerCache | None = None,
 ) -> SolveReport:
     """Solve F(φ) = 0 for ``problem.phi`` (in place); raise ConvergenceError on failure.
-    ``preconditioner``: an AMG hierarchy to reuse, or to keep for later solves (CG + GAMG only)."""
+    ``preconditioner``: a multigrid hierarchy to reuse, or to keep for later solves (iterative solves only)."""
     options = options or SolverOptions()
     t0 = time.perf_counter()
     V = problem.phi.function_space

@@ -18,7 +18,7 @@ Testing with v = 1 gives the charge balance ∫_Γa (−i_ct) ds = i_app |Γc| e
 at a converged solution.  The volume term is linear: F(φ) = K φ + (the Γa and Γc terms),
 with the stiffness K = ∫_Ω σ ∇δφ·∇v dx, which does not change during a solve.  The
 Jacobian is K plus the kinetic term ∫_Γa (d i_ct/dη) δφ v ds ≥ 0
-on the anode boundary only; it is symmetric positive definite: CG with GAMG applies.
+on the anode boundary only; it is symmetric positive definite: CG with multigrid applies.
 """
 
 from __future__ import annotations
