@@ -241,7 +241,9 @@ class Model:
     ``mechanics``: the load of the stress-coupled solve (None: uncoupled);
     ``mesh_cache``: a folder where the Gmsh mesh is kept for later models of the same geometry;
     ``size_map``: element sizes for the mesher instead of the window's (the adaptive loop's,
-    :mod:`dendrite_fem.adaptivity`)."""
+    :mod:`dendrite_fem.adaptivity`); ``parallel_refinements`` k: Gmsh meshes with 2^k times the sizes and
+    the mesh is refined k times in parallel on the true shapes (:mod:`dendrite_fem.geometry.refine`),
+    which takes the serial meshing off rank 0 for large meshes."""
 
     def __init__(
         self,
@@ -255,6 +257,7 @@ class Model:
         mechanics: MechanicalLoad | None = None,
         mesh_cache: str | Path | None = None,
         size_map: SizeMap | None = None,
+        parallel_refinements: int = 0,
         comm: MPI.Comm = MPI.COMM_WORLD,
     ):
         self.window = window  # checked when it was made
@@ -266,6 +269,11 @@ class Model:
         self.mechanics = mechanics
         self.mesh_cache = None if mesh_cache is None else Path(mesh_cache)
         self.size_map = size_map
+        if not (isinstance(parallel_refinements, int) and 0 <= parallel_refinements <= 3):
+            raise ValueError(
+                f"parallel_refinements must be an integer from 0 to 3, got {parallel_refinements!r}"
+            )
+        self.parallel_refinements = parallel_refinements
         self.comm = comm
         #: the multigrid hierarchy of the first iterative solve, reused by the later ones on this mesh
         #: whose σ is the same field times a factor (shared with the models of :meth:`replace`)
@@ -297,6 +305,7 @@ class Model:
             geometry_order=self.geometry_order,
             cache=self.mesh_cache,
             size_map=self.size_map,
+            parallel_refinements=self.parallel_refinements,
         )
 
     def remeshed(self, size_map: SizeMap) -> Model:
@@ -312,6 +321,7 @@ class Model:
             mechanics=self.mechanics,
             mesh_cache=self.mesh_cache,
             size_map=size_map,
+            parallel_refinements=self.parallel_refinements,
             comm=self.comm,
         )
 

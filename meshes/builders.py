@@ -174,17 +174,17 @@ def _feature_distance(window: Window, d: Defect) -> str:
     return f"Sqrt((Sqrt((x - {x})^2 + (y - {y})^2) - {r})^2 + z^2)"
 
 
-def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> None:
+def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int], grading: float = GRADING) -> None:
     """Background size: ``near`` at tips and rims, ``interface`` along the defect walls
     (and along the whole anode plane when there are no defects), growing with distance at
-    rate :data:`GRADING` up to ``far``; far from defects the plane gets ``far`` / 2."""
+    rate ``grading`` (:data:`GRADING`) up to ``far``; far from defects the plane gets ``far`` / 2."""
     field = gmsh.model.mesh.field
     coord = "y" if window.dim == 2 else "z"
     fields = []
 
     def grow(expr: str, size: float) -> None:
         f = field.add("MathEval")
-        field.setString(f, "F", f"Min(({sizes.far!r}), ({size!r}) + {GRADING!r} * {expr})")
+        field.setString(f, "F", f"Min(({sizes.far!r}), ({size!r}) + {grading!r} * {expr})")
         fields.append(f)
 
     # the plane itself: fine everywhere on a flat or rough interface; with defects, the wall
@@ -208,7 +208,7 @@ def _size_fields(window: Window, sizes: MeshSizes, defect_walls: list[int]) -> N
         field.setNumber(thr, "SizeMin", wall)
         field.setNumber(thr, "SizeMax", sizes.far)
         field.setNumber(thr, "DistMin", 0.0)
-        field.setNumber(thr, "DistMax", (sizes.far - wall) / GRADING)
+        field.setNumber(thr, "DistMax", (sizes.far - wall) / grading)
         fields.append(thr)
     set_background_minimum(fields)
 
@@ -254,15 +254,12 @@ def _has_inverted_cells(dim: int) -> bool:
     return False
 
 
-def build_model(window: Window, geometry_order: int = 1, size_map: SizeMap | None = None) -> None:
-    """Create and mesh the Gmsh model of ``window`` (SI) in the current Gmsh session,
-    in units of :data:`MODEL_UNIT`; with a ``size_map`` (SI) the element sizes are that map's
-    instead of those of the window's size fields.
-    """
-    window = scaled(window, 1.0 / MODEL_UNIT)
+def build_geometry(window: Window, name: str = "interface-window") -> set[int]:
+    """Create the OpenCASCADE geometry of ``window`` (in model units) as a new Gmsh model
+    ``name``, unmeshed; returns the tags of the interlayer's volumes."""
     occ = gmsh.model.occ
     dim = window.dim
-    gmsh.model.add("interface-window")
+    gmsh.model.add(name)
     if dim == 2:
         domain = [(2, occ.addRectangle(-window.width / 2, 0, 0, window.width, window.thickness))]
         bodies = [b for d in window.defects if not isinstance(d.shape, Gap) for b in _defect_body_2d(d)]
@@ -294,7 +291,21 @@ def build_model(window: Window, geometry_order: int = 1, size_map: SizeMap | Non
         layer_volumes = {tag for k in range(first, first + len(layer)) for d, tag in children[k] if d == dim}
         domain = [e for e in out if e[0] == dim]
     occ.synchronize()
+    return layer_volumes
 
+
+def build_model(
+    window: Window, geometry_order: int = 1, size_map: SizeMap | None = None, coarsening: float = 1.0
+) -> None:
+    """Create and mesh the Gmsh model of ``window`` (SI) in the current Gmsh session,
+    in units of :data:`MODEL_UNIT`; with a ``size_map`` (SI) the element sizes are that map's
+    instead of those of the window's size fields.  ``coarsening`` multiplies every size and
+    the grading: a mesh to be split into 2^k finer cells per edge later
+    (:mod:`dendrite_fem.geometry.refine`) is meshed with ``coarsening = 2^k``.
+    """
+    window = scaled(window, 1.0 / MODEL_UNIT)
+    dim = window.dim
+    layer_volumes = build_geometry(window)
     volumes = [tag for _, tag in gmsh.model.getEntities(dim)]
     boundary = gmsh.model.getBoundary([(dim, t) for t in volumes], combined=True, oriented=False)
     groups = _classify_boundary(window, [(abs(d), abs(t)) for d, t in boundary])
@@ -312,10 +323,10 @@ def build_model(window: Window, geometry_order: int = 1, size_map: SizeMap | Non
     tol = 1e-5 * min(window.width, window.thickness)  # OCC pads bounding boxes by ~1e-7
     walls = [t for t in groups[tags.ANODE] + groups[tags.PORE] if top_of(t) > tol]
     if size_map is None:
-        _size_fields(window, window.resolved_sizes(), walls)
+        _size_fields(window, scaled(window.resolved_sizes(), coarsening), walls, GRADING * coarsening)
     else:
-        model_map = SizeMap(size_map.simplices / MODEL_UNIT, size_map.sizes / MODEL_UNIT)
-        _size_map_field(model_map, window.resolved_sizes().far)
+        model_map = SizeMap(size_map.simplices / MODEL_UNIT, coarsening * size_map.sizes / MODEL_UNIT)
+        _size_map_field(model_map, coarsening * window.resolved_sizes().far)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     # HXT: about twice as fast as Gmsh's Delaunay here; on one thread it is also
     # reproducible (with several threads the mesh changes from run to run, and the

@@ -23,6 +23,7 @@ from mpi4py import MPI
 
 from dendrite_fem.geometry.builders import MODEL_UNIT, build_model
 from dendrite_fem.geometry.growing import GrowingInterface, build_growing_model
+from dendrite_fem.geometry.refine import TrueGeometry, refine_on_geometry
 from dendrite_fem.geometry.spec import GeometryError, SizeMap, Window
 
 
@@ -85,11 +86,13 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
-def mesh_key(window: Window, geometry_order: int, size_map: SizeMap | None = None) -> str:
+def mesh_key(
+    window: Window, geometry_order: int, size_map: SizeMap | None = None, coarsening: float = 1.0
+) -> str:
     """Cache key of a window's Gmsh mesh: the window (SI, with its sizes), the geometry
-    order, the size map's numbers, the Gmsh version and the builders' source."""
+    order, the size map's numbers, the coarsening, the Gmsh version and the builders' source."""
     sizes = "" if size_map is None else size_map.digest()
-    text = f"{window!r}|{geometry_order}|{sizes}|{gmsh.__version__}|{_source_digest()}"
+    text = f"{window!r}|{geometry_order}|{sizes}|{coarsening!r}|{gmsh.__version__}|{_source_digest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -139,15 +142,28 @@ def build_mesh(
     verbose: bool = False,
     cache: Path | None = None,
     size_map: SizeMap | None = None,
+    parallel_refinements: int = 0,
 ) -> InterfaceMesh:
     """Mesh ``window`` with Gmsh on rank 0 and distribute it over ``comm``; ``size_map`` (read
     on rank 0, the mesher; the other ranks may pass None) replaces the window's mesh sizes.
+
+    With ``parallel_refinements`` k > 0 Gmsh meshes with every size 2^k times larger (straight cells),
+    and the distributed mesh is refined k times on all ranks, with the new nodes of curved
+    walls put on the walls (:mod:`dendrite_fem.geometry.refine`): about the sizes of the
+    direct mesh, with 1/8^k (3D) of the serial meshing and distribution.
 
     A geometry error on rank 0 is raised on every rank, so no rank is left
     waiting in the distribution step.  With a ``cache`` directory the Gmsh mesh is
     written there (``<key>.msh``, :func:`mesh_key`) and read back by later runs of the
     same geometry, which then skip the meshing on rank 0.
     """
+    if parallel_refinements and isinstance(window, GrowingInterface):
+        raise GeometryError(
+            "a growing interface is meshed by Gmsh directly; it takes no parallel refinements"
+        )
+    walls = TrueGeometry(window) if parallel_refinements else None  # refuses what it cannot follow
+    coarsening = 2.0**parallel_refinements
+    gmsh_order = 1 if parallel_refinements else geometry_order
     t0 = time.perf_counter()
     gmsh.initialize(interruptible=False)
     try:
@@ -158,7 +174,7 @@ def build_mesh(
                 cached = (
                     None
                     if cache is None
-                    else Path(cache) / f"{mesh_key(window, geometry_order, size_map)}.msh"
+                    else Path(cache) / f"{mesh_key(window, gmsh_order, size_map, coarsening)}.msh"
                 )
                 if cached is not None and cached.exists() and _verified(cached):
                     gmsh.open(str(cached))
@@ -167,7 +183,7 @@ def build_mesh(
                     if isinstance(window, GrowingInterface):
                         build_growing_model(window, MODEL_UNIT)
                     else:
-                        build_model(window, geometry_order, size_map)
+                        build_model(window, gmsh_order, size_map, coarsening)
                     counts = _group_sizes()
                     if cached is not None:
                         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -190,25 +206,35 @@ def build_mesh(
             raise GeometryError(error)
         t1 = time.perf_counter()
         data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=window.dim)
+        mesh, cell_tags, facet_tags = data.mesh, data.cell_tags, data.facet_tags
+        t2 = time.perf_counter()
+        if parallel_refinements:
+            mesh, cell_tags, facet_tags = refine_on_geometry(
+                mesh, cell_tags, facet_tags, walls, parallel_refinements, geometry_order
+            )
     finally:
         gmsh.finalize()
-    data.mesh.geometry.x[:] *= MODEL_UNIT
+    mesh.geometry.x[:] *= MODEL_UNIT
     if geometry_order > 1:
-        _check_curved_cells(data.mesh)
+        _check_curved_cells(mesh)
     if window.roughness is not None:
-        _apply_roughness(data.mesh, window)
-    mesh = data.mesh
+        _apply_roughness(mesh, window)
     mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-    t2 = time.perf_counter()
-    timings = [comm.allreduce(t, op=MPI.MAX) for t in (t1 - t0, t2 - t1)]
+    t3 = time.perf_counter()
+    timings = [comm.allreduce(t, op=MPI.MAX) for t in (t1 - t0, t2 - t1, t3 - t2)]
+    if not parallel_refinements:  # the checks and connectivity count as distribution, as before
+        timings = [timings[0], timings[1] + timings[2], 0.0]
+    phases = {
+        "meshing" if not reused else "mesh_from_cache": float(timings[0]),
+        "distribution": float(timings[1]),
+    }
+    if parallel_refinements:
+        phases["refinement"] = float(timings[2])
     return InterfaceMesh(
         mesh=mesh,
-        cell_tags=data.cell_tags,
-        facet_tags=data.facet_tags,
+        cell_tags=cell_tags,
+        facet_tags=facet_tags,
         window=window,
         group_sizes=counts,
-        timings={
-            "meshing" if not reused else "mesh_from_cache": float(timings[0]),
-            "distribution": float(timings[1]),
-        },
+        timings=phases,
     )

@@ -85,6 +85,7 @@ class CaseSetup:
             solver=self.solver,
             mechanics=self.mechanics,
             mesh_cache=mesh_cache,
+            parallel_refinements=self.spec.mesh.parallel_refinements,
             comm=comm or MPI.COMM_WORLD,
         )
 

@@ -145,6 +145,9 @@ class MeshInput(Strict):
     #: mesh to the next (dendrite_fem.adaptivity); None: solve on the one mesh of the sizes above
     target_error: Annotated[float, Field(gt=0, lt=0.1)] | None = None
     max_refinements: Annotated[int, Field(ge=1, le=12)] = 6
+    #: mesh with Gmsh at 2^k times the sizes on rank 0, then split every cell k times on all
+    #: ranks with the new wall nodes on the true shapes (dendrite_fem.geometry.refine)
+    parallel_refinements: Annotated[int, Field(ge=0, le=3)] = 0
 
     @model_validator(mode="after")
     def _all_or_none(self):
@@ -320,6 +323,15 @@ class Case(Strict):
             raise ValueError(
                 f"mesh.target_error (adaptive refinement) does not support {' or '.join(other)} yet; "
                 f"remove mesh.target_error (and give mesh sizes), or remove {' and '.join(other)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _parallel_refinement_supported(self):
+        if self.mesh.parallel_refinements and self.growth is not None:
+            raise ValueError(
+                "mesh.parallel_refinements does not apply to [growth], whose moving interface Gmsh "
+                "meshes at every step; remove mesh.parallel_refinements"
             )
         return self
 
