@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -23,6 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "tests" / "conftest.py").read_text().split('SMALL_CASE = """')[1].split('"""')[0]
 BEGIN, END = "<!-- BEGIN robustness -->", "<!-- END robustness -->"
+
+DEFECT = '[[geometry.defects]]\nkind = "protrusion"\nshape = "semicircle"\nradius = "8 um"'
+
+
+def height_map(path: str = "profile.csv", pixel: str = '"0.25 um"', unit: str = '"um"') -> tuple[str, str]:
+    """The small case's defect replaced by a measured interface (the files come from _prepare)."""
+    return DEFECT, f'[geometry.height_map]\npath = "{path}"\npixel_size = {pixel}\nheight_unit = {unit}'
+
 
 # (description, replacement in the small case (old, new) or None, extra CLI args, fault, ranks)
 BAD_INPUTS = [
@@ -202,6 +211,30 @@ BAD_INPUTS = [
         "adaptive refinement with the stress coupling",
         ("[operation]", "[mesh]\ntarget_error = 1e-3\n[mechanics]\nstack_pressure = '20 MPa'\n[operation]"),
     ),
+    ("parallel refinement of 4 levels", ("[operation]", "[mesh]\nparallel_refinements = 4\n[operation]")),
+    (
+        "parallel refinement of a growing deposit",
+        ("[operation]", "[mesh]\nparallel_refinements = 1\n[growth]\ntarget_growth = '5 um'\n[operation]"),
+    ),
+    ("height map file missing", height_map(path="missing.csv")),
+    ("height map that is not numbers", height_map(path="text.csv")),
+    ("height map with missing values", height_map(path="holes.csv")),
+    ("height map in an unknown format", height_map(path="profile.bmp")),
+    ("pixel size without a unit", height_map(pixel="0.25")),
+    ("height unit that is not a length", height_map(unit='"mA"')),
+    ("height map narrower than the window", height_map(pixel='"0.1 um"')),
+    (
+        "height map in mm where it is in um (heights beyond a quarter of the thickness)",
+        height_map(unit='"mm"'),
+    ),
+    (
+        "line profile for a 3D window",
+        (
+            f'dimension = 2\nwidth = "80 um"\nthickness = "40 um"\n\n{DEFECT}',
+            f'dimension = 3\nwidth = "80 um"\nthickness = "40 um"\n\n{height_map()[1]}',
+        ),
+    ),
+    ("height map and defects together", ("[operation]", height_map()[1] + "\n[operation]")),
     ("solver tolerance 1", ("[operation]", "[solver]\nrtol = 1\n[operation]")),
     ("zero Newton iterations", ("[operation]", "[solver]\nmax_iterations = 0\n[operation]")),
     ("unknown linear solver", ("[operation]", "[solver]\nlinear_solver = 'cholesky'\n[operation]")),
@@ -473,6 +506,11 @@ ACCEPTED = [
     (
         "a temperature in degC",
         ("[operation]", "[kinetics]\ntemperature = '25 degC'\n[operation]"),
+        ["run", "{case}", "--out", "{dir}/res", "--quiet"],
+    ),
+    (
+        "a measured line profile (CSV next to the case file)",
+        height_map(),
         ["run", "{case}", "--out", "{dir}/res", "--quiet"],
     ),
 ]
@@ -824,6 +862,12 @@ def _prepare(d: Path, source) -> Path:
         if text == BASE:
             raise SystemExit(f"the replacement {source[0]!r} does not apply")
     case = d / "case.toml"
+    # measured interfaces next to the case: 81 µm of a shallow profile at 0.25 µm, and broken files
+    heights = [0.3 * math.sin(2 * math.pi * 0.25 * k / 20) for k in range(325)]
+    (d / "profile.csv").write_text("".join(f"{h:.6f}\n" for h in heights))
+    (d / "text.csv").write_text("0.1, 0.2\nhigh, low\n")
+    (d / "holes.csv").write_text("0.1\nnan\n0.2\n0.1\n0.3\n")
+    (d / "profile.bmp").write_bytes(b"BM")
     if source == "binary":
         case.write_bytes(b"\xff\xfe[case]\x00\x81")
     elif source == "bom":

@@ -48,6 +48,8 @@ _API = {
     "FlatVoid": "dendrite_fem.geometry.spec",
     "Gap": "dendrite_fem.geometry.spec",
     "Roughness": "dendrite_fem.geometry.spec",
+    "HeightMap": "dendrite_fem.geometry.spec",
+    "read_height_map": "dendrite_fem.geometry.measured",
     "RandomDefects": "dendrite_fem.geometry.spec",
     "MeshSizes": "dendrite_fem.geometry.spec",
     "GeometryError": "dendrite_fem.geometry.spec",

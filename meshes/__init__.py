@@ -12,6 +12,7 @@ from dendrite_fem.geometry.spec import (  # noqa: F401
     Ellipse,
     FlatVoid,
     GeometryError,
+    HeightMap,
     RandomDefects,
     Roughness,
     Round,

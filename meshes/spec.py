@@ -14,6 +14,7 @@ that an impossible one is refused before any meshing starts.
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from collections.abc import Callable
@@ -69,6 +70,8 @@ def scaled(obj, factor: float):
         return tuple(scaled(o, factor) for o in obj)
     if not is_dataclass(obj):
         return obj
+    if isinstance(obj, HeightMap):  # heights are an array, already smoothed
+        return HeightMap(obj.heights * factor, obj.pixel_size * factor, 0.0, obj.source)
     changes = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
@@ -283,6 +286,148 @@ class Roughness:
         h = self.amplitude * np.cos(k * x)
         return h if y is None else h * np.cos(k * y)
 
+    @property
+    def curvature_radius(self) -> float:
+        """Smallest radius of curvature of the surface, λ²/(4π²A) [m]."""
+        return self.wavelength**2 / (4 * math.pi**2 * self.amplitude)
+
+    def peak(self, half_width: float = np.inf, half_depth: float = np.inf) -> tuple[float, float]:
+        """In-plane position of the highest point [m] (the crest at the window's middle)."""
+        return (0.0, 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class HeightMap:
+    """A measured interface: heights [m] on a uniform grid of spacing ``pixel_size`` [m], a line
+    profile h(x) (1D, for 2D windows) or a height map h(x, y) (2D array, rows along y, for 3D),
+    centred on the window (x = 0 at the middle sample).  ``smoothing``: Gaussian σ in pixels,
+    applied first; the mean height is then subtracted, so the interface plane is the mean level.
+    Between samples h is the cubic spline through them (C²: no kinks at the pixels).
+    ``source`` names the data in messages (a file path).  Data only; the mesh is the flat window
+    mapped onto h (as :class:`Roughness`)."""
+
+    heights: np.ndarray
+    pixel_size: float
+    smoothing: float = 0.0
+    source: str = "height map"
+
+    def __post_init__(self):
+        _parse_units(self, {"pixel_size": "m"})
+        h = np.asarray(self.heights)
+        where = self.source
+        if h.ndim not in (1, 2) or min(h.shape) < 4:
+            raise GeometryError(
+                f"{where}: a height map needs at least 4 samples along each axis, as a line (2D) or "
+                f"a grid (3D); got an array of shape {h.shape}"
+            )
+        if not np.issubdtype(h.dtype, np.number) or np.issubdtype(h.dtype, np.complexfloating):
+            raise GeometryError(f"{where}: heights must be real numbers, got {h.dtype}")
+        h = h.astype(float)
+        if not np.all(np.isfinite(h)):
+            bad = int(np.sum(~np.isfinite(h)))
+            raise GeometryError(
+                f"{where}: {bad} heights are missing or not finite (NaN/Inf); fill or crop them out"
+            )
+        if not (self.pixel_size > 0 and self.smoothing >= 0):
+            raise GeometryError(f"{where}: the pixel size must be positive and the smoothing ≥ 0")
+        if self.smoothing > 0:
+            from scipy.ndimage import gaussian_filter
+
+            h = gaussian_filter(h, self.smoothing, mode="nearest")
+        h = h - h.mean()
+        h.setflags(write=False)
+        object.__setattr__(self, "heights", h)
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the window it is for: 2 for a line profile, 3 for a grid."""
+        return self.heights.ndim + 1
+
+    def _axis(self, n: int) -> np.ndarray:
+        return (np.arange(n) - (n - 1) / 2) * self.pixel_size
+
+    @property
+    def extent(self) -> tuple[float, ...]:
+        """Lengths covered along x (and y) [m]."""
+        return tuple((n - 1) * self.pixel_size for n in self.heights.shape[::-1])
+
+    @functools.cached_property
+    def _spline(self):
+        from scipy.interpolate import RectBivariateSpline, make_interp_spline
+
+        h = self.heights
+        if h.ndim == 1:
+            return make_interp_spline(self._axis(len(h)), h, k=3)
+        return RectBivariateSpline(self._axis(h.shape[0]), self._axis(h.shape[1]), h, kx=3, ky=3)
+
+    def height(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        if self.heights.ndim == 1:
+            return self._spline(x)
+        return self._spline.ev(y, x)
+
+    @property
+    def amplitude(self) -> float:
+        """Largest |h| [m] (above or below the mean level)."""
+        return float(np.abs(self.heights).max())
+
+    def peak(self, half_width: float = np.inf, half_depth: float = np.inf) -> tuple[float, float]:
+        """In-plane position of the highest sample within |x| ≤ half_width, |y| ≤ half_depth [m]
+        (of equal ones, the one nearest the middle)."""
+        h = self.heights
+        x = self._axis(h.shape[-1])
+        if h.ndim == 1:
+            grid = [x, np.zeros(1)]
+            h = h[None, :]
+        else:
+            grid = [x, self._axis(h.shape[0])]
+        X, Y = np.meshgrid(*grid)
+        inside = (np.abs(X) <= half_width * (1 + 1e-12)) & (np.abs(Y) <= half_depth * (1 + 1e-12))
+        score = np.where(inside, h, -np.inf)
+        best = np.flatnonzero(score == score.max())
+        j = best[np.argmin(np.hypot(X.ravel()[best], Y.ravel()[best]))]
+        return (float(X.ravel()[j]), float(Y.ravel()[j]))
+
+    @property
+    def wavelength(self) -> float:
+        """The dominant lateral length [m]: the wavelength of the strongest Fourier mode (along
+        each axis; the shorter), between 4 pixels and the map's extent."""
+        out = []
+        for axis, n in enumerate(self.heights.shape):
+            power = np.abs(np.fft.rfft(self.heights, axis=axis)) ** 2
+            if power.ndim == 2:
+                power = power.sum(axis=1 - axis)
+            k = int(np.argmax(power[1:])) + 1
+            out.append(n * self.pixel_size / k)
+        return float(np.clip(min(out), 4 * self.pixel_size, max(self.extent)))
+
+    @property
+    def curvature_radius(self) -> float:
+        """Smallest radius of curvature of the sampled surface, 1 / max |∂²h| (second differences
+        along each axis) [m], at least the pixel size."""
+        d2 = [np.abs(np.diff(self.heights, 2, axis=a)).max() for a in range(self.heights.ndim)]
+        return float(max(self.pixel_size**2 / max(max(d2), 1e-300), self.pixel_size))
+
+    @property
+    def max_slope(self) -> float:
+        """Largest |∂h/∂x| (or |∂h/∂y|) between samples."""
+        return float(
+            max(np.abs(np.diff(self.heights, axis=a)).max() for a in range(self.heights.ndim))
+            / self.pixel_size
+        )
+
+    def digest(self) -> str:
+        """SHA-256 of the heights (after smoothing) and the pixel size."""
+        import hashlib
+
+        d = hashlib.sha256(np.ascontiguousarray(self.heights).tobytes())
+        d.update(repr((self.heights.shape, self.pixel_size)).encode())
+        return d.hexdigest()
+
+    def __repr__(self) -> str:  # what a mesh cache key sees: the data, not the object
+        return (
+            f"HeightMap(shape={self.heights.shape}, pixel_size={self.pixel_size!r}, sha256={self.digest()})"
+        )
+
 
 @dataclass(frozen=True)
 class RandomDefects:
@@ -382,7 +527,7 @@ class Window:
     thickness: float
     depth: float | None = None  #: 3D: extent in y; defaults to ``width``
     defects: tuple[Defect, ...] = ()
-    roughness: Roughness | None = None
+    roughness: Roughness | HeightMap | None = None
     sizes: MeshSizes | None = None
     section_plane: bool = True  #: 3D: embed the plane y = 0 so the mesh has a profile trace
     interlayer_thickness: float | None = None  #: a band 0 < y < t (2D) / z (3D) tagged interlayer
@@ -413,8 +558,10 @@ class Window:
     def feature_points(self) -> list[tuple[str, np.ndarray]]:
         pts = [p for d in self.defects for p in d.feature_points(self.dim)]
         if self.roughness is not None:
+            r = self.roughness
             peak = np.zeros(3)
-            peak[self.dim - 1] = self.roughness.amplitude
+            peak[: self.dim - 1] = r.peak(self.width / 2, self.in_plane_depth / 2)[: self.dim - 1]
+            peak[self.dim - 1] = r.height(*peak[: self.dim - 1]) if isinstance(r, HeightMap) else r.amplitude
             pts.append(("peak", peak))
         return pts
 
@@ -436,8 +583,9 @@ class Window:
             # 9 nm cells on a 0.15 µm sinusoid of λ = 30 µm, 16x the DOFs of 0.25 µm cells for
             # the same max/mean to 4e-7
             r = self.roughness
-            curvature_radius = r.wavelength**2 / (4 * math.pi**2 * r.amplitude)
-            near = interface = min(r.wavelength / 8, curvature_radius) / per
+            near = interface = min(r.wavelength / 8, r.curvature_radius) / per
+            if isinstance(r, HeightMap):  # the data say nothing below their pixels
+                near = interface = max(near, r.pixel_size / 2)
         else:
             near = interface = far / 2
         interface = min(max(interface, near), far)
@@ -581,6 +729,9 @@ class Window:
     def _check_roughness(self) -> None:
         r = self.roughness
         assert r is not None
+        if isinstance(r, HeightMap):
+            self._check_height_map(r)
+            return
         if not (r.amplitude > 0 and r.wavelength > 0):
             raise GeometryError(
                 "$roughness: amplitude and wavelength must be positive", roughness="Window.roughness"
@@ -603,3 +754,33 @@ class Window:
                     f"sides see a symmetric profile; try {max(1, round(n)) * r.wavelength * 1e6:.4g} um",
                     extent=f"Window.{name}",
                 )
+
+    def _check_height_map(self, r: HeightMap) -> None:
+        """A measured surface must fit the window, be flat enough to map the mesh onto it, and
+        have the window's dimension."""
+        where = r.source
+        if r.dim != self.dim:
+            raise GeometryError(
+                f"{where}: a {'line profile' if r.dim == 2 else 'height grid'} is for a "
+                f"{r.dim}D window; $dimension is {self.dim}",
+                dimension="Window.dim",
+            )
+        spans = [("width", self.width)] + ([("depth", self.in_plane_depth)] if self.dim == 3 else [])
+        for (name, extent), covered in zip(spans, r.extent, strict=True):
+            if extent > covered * (1 + 1e-9):
+                raise GeometryError(
+                    f"{where}: the map covers {covered * 1e6:.4g} um, less than the window's $extent "
+                    f"({extent * 1e6:.4g} um); make the window smaller or give more samples",
+                    extent=f"Window.{name}",
+                )
+        if r.amplitude >= 0.25 * self.thickness:
+            raise GeometryError(
+                f"{where}: heights reach {r.amplitude * 1e6:.4g} um from their mean, more than a quarter "
+                "of $thickness; make the window thicker",
+                thickness="Window.thickness",
+            )
+        if r.max_slope > 1.0:
+            raise GeometryError(
+                f"{where}: the surface is steeper than 45° (slope {r.max_slope:.3g}) between samples: the "
+                "mesh cannot follow it by mapping; smooth it (smoothing, in pixels) or check the pixel size"
+            )

@@ -79,8 +79,10 @@ def check_growth_case(setup: CaseSetup) -> None:
         raise CaseError("the case has no [growth] table; add one, e.g. [growth] target_growth = '10 um'")
     if g.dimension != 2:
         raise CaseError("geometry.dimension: growth runs in 2D")
-    if g.roughness is not None or g.random_defects is not None:
-        raise CaseError("geometry: growth starts from explicit protrusions (no roughness or random_defects)")
+    if g.roughness is not None or g.random_defects is not None or g.height_map is not None:
+        raise CaseError(
+            "geometry: growth starts from explicit protrusions (no roughness, height_map or random_defects)"
+        )
     for i, (d, defect) in enumerate(zip(g.defects, setup.window.defects, strict=True)):
         if d.kind != "protrusion" or not isinstance(defect.shape, (Round, Ellipse)):
             raise CaseError(

@@ -23,6 +23,7 @@ from dendrite_fem.geometry.spec import (
     FlatVoid,
     Gap,
     GeometryError,
+    HeightMap,
     MeshSizes,
     RandomDefects,
     Roughness,
@@ -150,6 +151,8 @@ def case_path(path: str, defect_labels: tuple[str, ...] = ()) -> str:
         return "interlayer.thickness"
     if rest == "sizes":
         return "mesh: size_near, size_interface, size_far"
+    if rest == "dim":
+        return "geometry.dimension"
     return f"geometry.{rest}"
 
 
@@ -160,6 +163,8 @@ def _window(case: Case, source: str) -> Window:
     labels = tuple(f"geometry.defects[{i}]" for i in range(len(defects)))
     band = il.thickness if il is not None and il.representation == "meshed" else None
     roughness = None if g.roughness is None else Roughness(g.roughness.amplitude, g.roughness.wavelength)
+    if g.height_map is not None:
+        roughness = _height_map(g.height_map, source)
     if g.dimension == 2 and g.depth is not None:
         raise _invalid(source, "geometry.depth", "a 2D window has no depth; remove it (or set dimension = 3)")
     try:
@@ -187,6 +192,21 @@ def _window(case: Case, source: str) -> Window:
             "machine can hold such a mesh",
         )
     return window
+
+
+def _height_map(h, source: str) -> HeightMap:
+    """The measured interface of ``[geometry.height_map]``, its file relative to the case file's folder."""
+    from dendrite_fem.geometry.measured import read_height_map
+
+    path = Path(h.path)
+    if not path.is_absolute() and source != "case":
+        path = Path(source).parent / path
+    try:
+        return read_height_map(path, h.pixel_size, h.height_unit, h.smoothing)
+    except GeometryError as exc:
+        raise _invalid(source, "geometry.height_map", str(exc)) from None
+    except ValueError as exc:  # the unit
+        raise _invalid(source, "geometry.height_map.height_unit", str(exc).replace("'1 ", "'")) from None
 
 
 def _operation(case: Case) -> Operation:

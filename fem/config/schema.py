@@ -106,6 +106,15 @@ class RoughnessInput(Strict):
     wavelength: Length
 
 
+class HeightMapInput(Strict):
+    """A measured interface (dendrite_fem.geometry.measured): heights on a uniform grid."""
+
+    path: Annotated[str, Field(min_length=1)]  #: relative to the case file; .csv, .txt, .npy, .tif(f)
+    pixel_size: Length  #: spacing of the samples
+    height_unit: Annotated[str, Field(min_length=1)]  #: unit of the numbers in the file, e.g. "um", "nm"
+    smoothing: Annotated[float, Field(ge=0, le=50)] = 0.0  #: Gaussian σ in pixels, before anything else
+
+
 class RandomDefectsInput(Strict):
     #: meshing time grows as about count^1.8 (one size field per defect): 100 defects take 2 min
     #: in 2D here, 200 more than 5 min, so the count is bounded where a run still finishes
@@ -130,7 +139,26 @@ class GeometryInput(Strict):
     depth: Length | None = None
     defects: list[DefectInput] = []
     roughness: RoughnessInput | None = None
+    height_map: HeightMapInput | None = None
     random_defects: RandomDefectsInput | None = None
+
+    @model_validator(mode="after")
+    def _one_interface(self):
+        if self.height_map is not None:
+            other = [
+                n
+                for n, v in (
+                    ("roughness", self.roughness),
+                    ("defects", self.defects),
+                    ("random_defects", self.random_defects),
+                )
+                if v
+            ]
+            if other:
+                raise ValueError(
+                    f"a measured interface (height_map) is the whole interface; remove {' and '.join(other)}"
+                )
+        return self
 
 
 class MeshInput(Strict):
@@ -359,9 +387,9 @@ class Case(Strict):
                 "[mechanics] with interlayer.representation = 'resistance' is not supported; "
                 "use representation = 'meshed'"
             )
-        if self.geometry.roughness is not None:
+        if self.geometry.roughness is not None or self.geometry.height_map is not None:
             raise ValueError(
-                "[mechanics] needs a flat anode for the SE to rest on; a rough interface "
-                "(geometry.roughness) is not supported with it"
+                "[mechanics] needs a flat anode for the SE to rest on; a rough or measured interface "
+                "(geometry.roughness, geometry.height_map) is not supported with it"
             )
         return self
