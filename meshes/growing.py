@@ -43,6 +43,9 @@ class GrowingInterface:
     dim: int = 2
     roughness: None = None  #: (a flat-window attribute that the distribution step reads)
     defects: tuple = ()
+    #: one mesh edge per polyline segment (the growth model's markers are the mesh vertices);
+    #: False: the segments are meshed by the sizes (a measured interface, many short segments)
+    one_edge_per_segment: bool = True
 
     def __post_init__(self):
         self.check()  # the one check: an interface that exists can be meshed
@@ -62,6 +65,17 @@ class GrowingInterface:
 
     def feature_points(self) -> list[tuple[str, np.ndarray]]:
         return [("tip", np.array([*self.tip, 0.0]))]
+
+    def digest(self) -> str:
+        """SHA-256 of the interface and the sizes (a measured section's case hash)."""
+        import hashlib
+
+        return hashlib.sha256(
+            repr((self.width, self.thickness, self.points, self.sizes)).encode()
+        ).hexdigest()
+
+    def feature_bands(self) -> list[None]:
+        return [None]  # the tip is no singular point
 
     def resolved_sizes(self) -> MeshSizes:
         return self.sizes
@@ -142,8 +156,9 @@ def build_growing_model(g: GrowingInterface, model_unit: float) -> None:
     loop = geo.addCurveLoop([*anode, right, top, left])
     surface = geo.addPlaneSurface([loop])
     geo.synchronize()
-    for line in anode:
-        gmsh.model.mesh.setTransfiniteCurve(line, 2)  # one edge per segment: mesh vertices = markers
+    if g.one_edge_per_segment:
+        for line in anode:
+            gmsh.model.mesh.setTransfiniteCurve(line, 2)  # one edge per segment: mesh vertices = markers
     gmsh.model.addPhysicalGroup(2, [surface], tags.ELECTROLYTE, name="electrolyte")
     gmsh.model.addPhysicalGroup(1, anode, tags.ANODE, name="anode")
     gmsh.model.addPhysicalGroup(1, [top], tags.COUNTER, name="counter")

@@ -128,7 +128,7 @@ def load_case(path: str | Path, overrides: list[str] = ()) -> tuple[CaseSetup, s
         set_path(data, key, value)
     setup = resolve(validate(data, str(path)), str(path))
     hashed = hashlib.sha256(raw + "\n".join(overrides).encode())
-    measured = getattr(setup.window, "roughness", None)
-    if hasattr(measured, "digest"):  # a result is the data's as much as the case file's
-        hashed.update(measured.digest().encode())
+    for measured in (setup.window, getattr(setup.window, "roughness", None)):
+        if hasattr(measured, "digest"):  # a result is the data's as much as the case file's
+            hashed.update(measured.digest().encode())
     return setup, hashed.hexdigest()

@@ -156,8 +156,34 @@ def case_path(path: str, defect_labels: tuple[str, ...] = ()) -> str:
     return f"geometry.{rest}"
 
 
+def _image_window(case: Case, source: str):
+    """The window of ``[geometry.image]``: its interface from the segmented cross-section."""
+    from dendrite_fem.geometry.image import read_labels, section_interface
+
+    g, m = case.geometry, case.mesh
+    path = Path(g.image.path)
+    if not path.is_absolute() and source != "case":
+        path = Path(source).parent / path
+    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    try:
+        labels = read_labels(path)
+        return section_interface(
+            labels,
+            g.image.pixel_size,
+            g.image.metal,
+            g.image.electrolyte,
+            g.image.smoothing,
+            sizes=sizes,
+            source=str(path),
+        )
+    except GeometryError as exc:
+        raise _invalid(source, "geometry.image", str(exc)) from None
+
+
 def _window(case: Case, source: str) -> Window:
     g, m, il = case.geometry, case.mesh, case.interlayer
+    if g.image is not None:
+        return _image_window(case, source)
     sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
     defects = tuple(_defect(d) for d in g.defects)
     labels = tuple(f"geometry.defects[{i}]" for i in range(len(defects)))

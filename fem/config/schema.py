@@ -115,6 +115,16 @@ class HeightMapInput(Strict):
     smoothing: Annotated[float, Field(ge=0, le=50)] = 0.0  #: Gaussian σ in pixels, before anything else
 
 
+class ImageInput(Strict):
+    """A segmented cross-section (dendrite_fem.geometry.image): metal below, SE above."""
+
+    path: Annotated[str, Field(min_length=1)]  #: relative to the case file; .png, .tif(f), .npy
+    pixel_size: Length
+    metal: int  #: label value of the metal pixels
+    electrolyte: int  #: label value of the SE pixels
+    smoothing: Annotated[float, Field(ge=0, le=50)] = 2.0  #: Gaussian σ in pixels
+
+
 class RandomDefectsInput(Strict):
     #: meshing time grows as about count^1.8 (one size field per defect): 100 defects take 2 min
     #: in 2D here, 200 more than 5 min, so the count is bounded where a run still finishes
@@ -134,13 +144,41 @@ class RandomDefectsInput(Strict):
 
 class GeometryInput(Strict):
     dimension: Literal[2, 3] = 2
-    width: Length
-    thickness: Length
+    width: Length | None = None  #: required unless an image gives it
+    thickness: Length | None = None  #: required unless an image gives it
     depth: Length | None = None
     defects: list[DefectInput] = []
     roughness: RoughnessInput | None = None
     height_map: HeightMapInput | None = None
+    image: ImageInput | None = None
     random_defects: RandomDefectsInput | None = None
+
+    @model_validator(mode="after")
+    def _window_size(self):
+        if self.image is None:
+            missing = [n for n in ("width", "thickness") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"{' and '.join(missing)}: required field missing (e.g. width = '80 um')")
+            return self
+        given = [
+            n
+            for n, v in (
+                ("width", self.width),
+                ("thickness", self.thickness),
+                ("depth", self.depth),
+                ("defects", self.defects),
+                ("roughness", self.roughness),
+                ("height_map", self.height_map),
+                ("random_defects", self.random_defects),
+            )
+            if v
+        ]
+        if given or self.dimension != 2:
+            raise ValueError(
+                "a segmented image (geometry.image) is the whole 2D window: its size and interface "
+                f"come from the image; remove {' and '.join(given) or 'dimension = 3'}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_interface(self):
@@ -364,6 +402,30 @@ class Case(Strict):
         return self
 
     @model_validator(mode="after")
+    def _image_supported(self):
+        if self.geometry.image is None:
+            return self
+        other = [
+            name
+            for name, given in (
+                ("mesh.parallel_refinements", bool(self.mesh.parallel_refinements)),
+                ("mesh.target_error", self.mesh.target_error is not None),
+                ("[growth]", self.growth is not None),
+                (
+                    "a meshed interlayer",
+                    self.interlayer is not None and self.interlayer.representation == "meshed",
+                ),
+            )
+            if given
+        ]
+        if other:
+            raise ValueError(
+                f"a segmented image (geometry.image) is meshed as its polyline; {' and '.join(other)} "
+                "cannot be used with it yet: remove it"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _mechanics_consistent(self):
         if self.mechanics is None:
             given = [
@@ -387,9 +449,11 @@ class Case(Strict):
                 "[mechanics] with interlayer.representation = 'resistance' is not supported; "
                 "use representation = 'meshed'"
             )
-        if self.geometry.roughness is not None or self.geometry.height_map is not None:
+        if any(
+            v is not None for v in (self.geometry.roughness, self.geometry.height_map, self.geometry.image)
+        ):
             raise ValueError(
                 "[mechanics] needs a flat anode for the SE to rest on; a rough or measured interface "
-                "(geometry.roughness, geometry.height_map) is not supported with it"
+                "(geometry.roughness, geometry.height_map, geometry.image) is not supported with it"
             )
         return self

@@ -1,0 +1,115 @@
+"""Interfaces from segmented cross-section images (2D).
+
+A cross-section (SEM, FIB-SEM slice, a tomography slice) segmented into labels — metal below,
+solid electrolyte above — gives the anode interface as the boundary between the two.  The
+metal mask is smoothed (Gaussian, ``smoothing`` pixels, 2 by default: the staircase of the
+pixels is not the interface), its 0.5 level contour found by marching squares and simplified to ``tolerance``
+pixels (scikit-image), and the resulting polyline from the left edge to the right edge is the
+interface of a :class:`~dendrite_fem.geometry.growing.GrowingInterface` window: the SE above it
+up to the top of the image (the counter side), mirror sides, the usual physical groups.
+
+Coordinates: x = 0 at the middle of the image, y = 0 at the lowest point of the interface (the
+flat metal surface), pixel centres at whole multiples of the pixel size.  Voids in the SE and
+metal islands are not taken yet: an image with either is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dendrite_fem.geometry.growing import GrowingInterface
+from dendrite_fem.geometry.spec import GeometryError, MeshSizes
+from dendrite_fem.units import si
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    """The label image in ``path`` (PNG, TIFF or .npy; a colour image must be greyscale)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GeometryError(f"{path}: no such file (a path is relative to the case file)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            data = np.load(path, allow_pickle=False)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            data = tifffile.imread(path)
+        elif suffix == ".png":
+            import skimage.io
+
+            data = skimage.io.imread(path)
+        else:
+            raise GeometryError(
+                f"{path}: unknown format {path.suffix!r}; give a .png, .tif, .tiff or .npy file"
+            )
+    except GeometryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - each reader fails in its own way on a bad file
+        raise GeometryError(f"{path}: cannot read the image ({type(exc).__name__}: {exc})") from None
+    if data.ndim == 3 and data.shape[2] in (3, 4) and np.all(data[..., :3] == data[..., :1]):
+        data = data[..., 0]  # an RGB(A) export of a greyscale label image
+    if data.ndim != 2 or data.dtype.kind not in "iub":
+        raise GeometryError(
+            f"{path}: a label image is a 2D array of integers; this one is {data.ndim}D of {data.dtype}"
+        )
+    return data
+
+
+def section_interface(
+    labels: np.ndarray,
+    pixel_size: float | str,
+    metal: int,
+    electrolyte: int,
+    smoothing: float = 2.0,
+    tolerance: float = 0.05,
+    sizes: MeshSizes | None = None,
+    source: str = "image",
+) -> GrowingInterface:
+    """The window of a segmented cross-section: ``labels`` (rows from the top), ``pixel_size``
+    (SI or a string with its unit), the label values of the ``metal`` and the ``electrolyte``.
+    ``sizes`` default to the pixel size along the interface, half of it at the tip and a
+    fifteenth of the SE's thickness far from it.  ``smoothing`` (Gaussian σ, pixels): without
+    it the pixels' staircase survives in the contour as ±0.4 px ripples, whose corners focus the
+    current (a rasterised semicircle then stays 1.3 % off at any pixel size); 2 px removes them
+    (0.1 % at a/40) and rounds features smaller than about 4 px."""
+    from scipy.ndimage import gaussian_filter
+    from skimage import measure
+
+    px = si(pixel_size, "m", "0.1 um")
+    labels = np.asarray(labels)
+    present = set(np.unique(labels).tolist())
+    for name, value in (("metal", metal), ("electrolyte", electrolyte)):
+        if value not in present:
+            raise GeometryError(
+                f"{source}: no pixel has the {name} label {value} (labels present: {sorted(present)})"
+            )
+    other = present - {metal, electrolyte}
+    if other:
+        raise GeometryError(
+            f"{source}: labels {sorted(other)} are neither metal ({metal}) nor electrolyte "
+            f"({electrolyte}); voids are not taken yet: relabel them"
+        )
+    mask = (labels == metal).astype(float)
+    if smoothing > 0:
+        mask = gaussian_filter(mask, smoothing, mode="nearest")
+    rows, cols = labels.shape
+    contours = measure.find_contours(mask, 0.5)
+    spanning = [c for c in contours if {round(c[0, 1]), round(c[-1, 1])} == {0, cols - 1}]
+    if len(spanning) != 1 or len(contours) != 1:
+        raise GeometryError(
+            f"{source}: the metal must be one region along the bottom, its boundary running from the "
+            f"left edge to the right edge; found {len(contours)} boundaries, {len(spanning)} of them "
+            "across the image (islands of metal or of electrolyte are not taken yet)"
+        )
+    line = spanning[0] if spanning[0][0, 1] < spanning[0][-1, 1] else spanning[0][::-1]
+    line = measure.approximate_polygon(line, tolerance)
+    x = (line[:, 1] - (cols - 1) / 2) * px
+    y = ((rows - 1) - line[:, 0]) * px
+    base = y.min()
+    points = tuple(zip(x.tolist(), (y - base).tolist(), strict=True))
+    thickness = (rows - 1) * px - base
+    sizes = sizes or MeshSizes(px / 2, px, thickness / 15)
+    return GrowingInterface((cols - 1) * px, thickness, points, sizes, one_edge_per_segment=False)
