@@ -38,3 +38,12 @@ def test_geometry_and_size_loop_demos(tmp_path):
     # focusing grows with the defect, and more for the poorer conductor
     assert ratios[("2", "NPS")] < ratios[("5", "NPS")] < ratios[("10", "NPS")]
     assert all(ratios[(a, "NPS")] > ratios[(a, "NAS")] for a in ("2", "5", "10"))
+
+
+def test_from_an_image_demo(tmp_path):
+    """The segmented sample image: the tip found on its protrusion, and NPS focuses more current
+    on it than NAS."""
+    out = _run("from_an_image.py", tmp_path)
+    ratio = {line.split(":")[0]: float(line.split("tip/mean ")[1].split(",")[0]) for line in out.splitlines()}
+    assert "tip at 12.2 um" in out, out
+    assert ratio["NPS"] > ratio["NAS"] > 1.0
