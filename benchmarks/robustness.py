@@ -33,6 +33,13 @@ def height_map(path: str = "profile.csv", pixel: str = '"0.25 um"', unit: str = 
     return DEFECT, f'[geometry.height_map]\npath = "{path}"\npixel_size = {pixel}\nheight_unit = {unit}'
 
 
+def image(extra: str = "", path: str = "section.npy") -> tuple[str, str]:
+    """The small case's window replaced by a segmented image (the files come from _prepare)."""
+    window = f'dimension = 2\nwidth = "80 um"\nthickness = "40 um"\n\n{DEFECT}'
+    table = f'[geometry.image]\npath = "{path}"\npixel_size = "1 um"\nmetal = 1\nelectrolyte = 2{extra}'
+    return window, table
+
+
 # (description, replacement in the small case (old, new) or None, extra CLI args, fault, ranks)
 BAD_INPUTS = [
     ("length given in the wrong unit", ('width = "80 um"', 'width = "0.9 mS/cm"')),
@@ -235,6 +242,18 @@ BAD_INPUTS = [
         ),
     ),
     ("height map and defects together", ("[operation]", height_map()[1] + "\n[operation]")),
+    ("image file missing", image(path="missing.png")),
+    ("image that is not integer labels", image(path="float.npy")),
+    (
+        "image label that no pixel has",
+        (image()[0], image()[1].replace("metal = 1", "metal = 7")),
+    ),
+    ("image with voids but no void label", image(path="voids.npy")),
+    ("image with an island of metal in the SE", image(path="island.npy")),
+    (
+        "image with a window width too",
+        (image()[0], 'width = "80 um"\nthickness = "40 um"\n' + image()[1]),
+    ),
     ("solver tolerance 1", ("[operation]", "[solver]\nrtol = 1\n[operation]")),
     ("zero Newton iterations", ("[operation]", "[solver]\nmax_iterations = 0\n[operation]")),
     ("unknown linear solver", ("[operation]", "[solver]\nlinear_solver = 'cholesky'\n[operation]")),
@@ -506,6 +525,11 @@ ACCEPTED = [
     (
         "a temperature in degC",
         ("[operation]", "[kinetics]\ntemperature = '25 degC'\n[operation]"),
+        ["run", "{case}", "--out", "{dir}/res", "--quiet"],
+    ),
+    (
+        "a segmented image with a void at the interface (NumPy labels next to the case file)",
+        image(extra="\nvoid = 3", path="voids.npy"),
         ["run", "{case}", "--out", "{dir}/res", "--quiet"],
     ),
     (
@@ -868,6 +892,19 @@ def _prepare(d: Path, source) -> Path:
     (d / "text.csv").write_text("0.1, 0.2\nhigh, low\n")
     (d / "holes.csv").write_text("0.1\nnan\n0.2\n0.1\n0.3\n")
     (d / "profile.bmp").write_bytes(b"BM")
+    # segmented sections, 1 µm pixels, 81 × 45: flat metal below row 40, SE above
+    import numpy as np
+
+    section = np.full((45, 81), 2, dtype=np.uint8)
+    section[40:] = 1
+    np.save(d / "section.npy", section)
+    np.save(d / "float.npy", section.astype(float))
+    voids = section.copy()
+    voids[30:36, 20:26] = 3
+    np.save(d / "voids.npy", voids)
+    island = section.copy()
+    island[10:20, 20:30] = 1
+    np.save(d / "island.npy", island)
     if source == "binary":
         case.write_bytes(b"\xff\xfe[case]\x00\x81")
     elif source == "bom":

@@ -46,6 +46,10 @@ class GrowingInterface:
     #: one mesh edge per polyline segment (the growth model's markers are the mesh vertices);
     #: False: the segments are meshed by the sizes (a measured interface, many short segments)
     one_edge_per_segment: bool = True
+    #: per polyline segment: True where it is a pore wall (a void at the interface), not anode
+    pore_segments: tuple[bool, ...] | None = None
+    #: closed polylines ((x, y) pairs [m]) of voids inside the SE: insulating pore walls
+    holes: tuple[tuple[tuple[float, float], ...], ...] = ()
 
     def __post_init__(self):
         self.check()  # the one check: an interface that exists can be meshed
@@ -56,8 +60,14 @@ class GrowingInterface:
 
     @property
     def tip(self) -> np.ndarray:
-        """The marker that reaches furthest into the SE."""
+        """The marker that reaches furthest into the SE (of the anode's, not a pore wall's)."""
         p = self.array
+        if self.pore_segments is not None:
+            pore = np.asarray(self.pore_segments, dtype=bool)
+            on_anode = np.zeros(len(p), dtype=bool)
+            on_anode[:-1] |= ~pore
+            on_anode[1:] |= ~pore
+            p = p[on_anode]
         return p[int(np.argmax(p[:, 1]))]
 
     def characteristic_size(self) -> float:
@@ -149,25 +159,35 @@ def build_growing_model(g: GrowingInterface, model_unit: float) -> None:
     gmsh.model.add("growing-interface")
     ids = [geo.addPoint(float(x), float(y), 0) for x, y in p]
     top_right, top_left = geo.addPoint(w / 2, L, 0), geo.addPoint(-w / 2, L, 0)
-    anode = [geo.addLine(ids[k], ids[k + 1]) for k in range(len(ids) - 1)]
+    bottom = [geo.addLine(ids[k], ids[k + 1]) for k in range(len(ids) - 1)]
     right = geo.addLine(ids[-1], top_right)
     top = geo.addLine(top_right, top_left)
     left = geo.addLine(top_left, ids[0])
-    loop = geo.addCurveLoop([*anode, right, top, left])
-    surface = geo.addPlaneSurface([loop])
+    loops = [geo.addCurveLoop([*bottom, right, top, left])]
+    pore_flags = g.pore_segments or (False,) * len(bottom)
+    anode = [line for line, pore in zip(bottom, pore_flags, strict=True) if not pore]
+    pores = [line for line, pore in zip(bottom, pore_flags, strict=True) if pore]
+    for hole in g.holes:
+        h = [geo.addPoint(float(x * s), float(y * s), 0) for x, y in hole]
+        lines = [geo.addLine(h[k], h[(k + 1) % len(h)]) for k in range(len(h))]
+        loops.append(geo.addCurveLoop(lines))
+        pores += lines
+    surface = geo.addPlaneSurface(loops)
     geo.synchronize()
     if g.one_edge_per_segment:
         for line in anode:
             gmsh.model.mesh.setTransfiniteCurve(line, 2)  # one edge per segment: mesh vertices = markers
     gmsh.model.addPhysicalGroup(2, [surface], tags.ELECTROLYTE, name="electrolyte")
     gmsh.model.addPhysicalGroup(1, anode, tags.ANODE, name="anode")
+    if pores:
+        gmsh.model.addPhysicalGroup(1, pores, tags.PORE, name="pore")
     gmsh.model.addPhysicalGroup(1, [top], tags.COUNTER, name="counter")
     gmsh.model.addPhysicalGroup(1, [left, right], tags.SIDE, name="side")
     field = gmsh.model.mesh.field
     dist = field.add("Distance")
-    field.setNumbers(dist, "CurvesList", anode)
+    field.setNumbers(dist, "CurvesList", anode + pores)
     field.setNumber(dist, "Sampling", 4)
-    tip = [float(c) for c in p[int(np.argmax(p[:, 1]))]]
+    tip = [float(c) * s for c in g.tip]
     along = field.add("MathEval")
     field.setString(along, "F", f"Min(({far!r}), ({interface!r}) + {GRADING!r} * F{dist})")
     at_tip = field.add("MathEval")

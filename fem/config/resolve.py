@@ -175,6 +175,7 @@ def _image_window(case: Case, source: str):
             g.image.smoothing,
             sizes=sizes,
             source=str(path),
+            void=g.image.void,
         )
     except GeometryError as exc:
         raise _invalid(source, "geometry.image", str(exc)) from None

@@ -122,6 +122,7 @@ class ImageInput(Strict):
     pixel_size: Length
     metal: int  #: label value of the metal pixels
     electrolyte: int  #: label value of the SE pixels
+    void: int | None = None  #: label value of void pixels (pore walls), if there are any
     smoothing: Annotated[float, Field(ge=0, le=50)] = 2.0  #: Gaussian σ in pixels
 
 
