@@ -202,6 +202,9 @@ def test_command_line_options_are_classified(command, options, capsys, tmp_path_
     """Options of the wrong type or range for each command: argparse's usage error (exit 2) or
     the command's own refusal, never a traceback.  Nothing here may start a long computation:
     every draw gives at least one invalid option or a missing input."""
+    # a drawn --out is a relative path: whatever a command writes lands in a scratch folder
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
     argv = [command]
     for flag, value in options:
         argv += [flag, value]
@@ -210,4 +213,6 @@ def test_command_line_options_are_classified(command, options, capsys, tmp_path_
         code = main(argv)
     except SystemExit as exc:  # argparse: a usage error
         code = exc.code
+    finally:
+        os.chdir(here)
     _classified(code, capsys.readouterr().err, (0, 1, 2))
