@@ -874,7 +874,9 @@ def seen(r: subprocess.CompletedProcess) -> str:
     history = [ln for ln in lines if ln.startswith("load ")]
     if history:
         text += f" — then the Newton history, {len(history)} attempts, e.g. `{history[0]}`"
-    text = re.sub(r"/tmp/\S*/", "", text)
+    # the scratch folder of each row is noise: keep the path inside it ("res/", not "/tmp/tmpab12/res/")
+    text = re.sub(r"/tmp/[^/\s]+/", "", text)
+    text = re.sub(r"(\S)\1{39,}", lambda m: m.group(0)[:12] + f"…({len(m.group(0))} characters)", text)
     return (text[:420] + " …") if len(text) > 420 else text
 
 
