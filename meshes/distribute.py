@@ -25,6 +25,7 @@ from dendrite_fem.geometry.builders import MODEL_UNIT, build_model
 from dendrite_fem.geometry.growing import GrowingInterface, build_growing_model
 from dendrite_fem.geometry.refine import TrueGeometry, refine_on_geometry
 from dendrite_fem.geometry.spec import GeometryError, SizeMap, Window
+from dendrite_fem.geometry.volume import VoxelVolume, build_volume_model
 
 
 @dataclass
@@ -157,9 +158,9 @@ def build_mesh(
     written there (``<key>.msh``, :func:`mesh_key`) and read back by later runs of the
     same geometry, which then skip the meshing on rank 0.
     """
-    if parallel_refinements and isinstance(window, GrowingInterface):
+    if parallel_refinements and isinstance(window, GrowingInterface | VoxelVolume):
         raise GeometryError(
-            "a growing interface is meshed by Gmsh directly; it takes no parallel refinements"
+            "a growing or measured interface is meshed by Gmsh directly; it takes no parallel refinements"
         )
     walls = TrueGeometry(window) if parallel_refinements else None  # refuses what it cannot follow
     coarsening = 2.0**parallel_refinements
@@ -182,6 +183,8 @@ def build_mesh(
                 else:
                     if isinstance(window, GrowingInterface):
                         build_growing_model(window, MODEL_UNIT)
+                    elif isinstance(window, VoxelVolume):
+                        build_volume_model(window, MODEL_UNIT)
                     else:
                         build_model(window, gmsh_order, size_map, coarsening)
                     counts = _group_sizes()
