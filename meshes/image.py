@@ -25,8 +25,9 @@ from dendrite_fem.geometry.spec import GeometryError, MeshSizes
 from dendrite_fem.units import si
 
 
-def read_labels(path: str | Path) -> np.ndarray:
-    """The label image in ``path`` (PNG, TIFF or .npy; a colour image must be greyscale)."""
+def read_labels(path: str | Path, ndim: int = 2) -> np.ndarray:
+    """The label image in ``path`` (PNG, TIFF or .npy; a colour image must be greyscale), or with
+    ``ndim = 3`` the label volume (a multi-page TIFF stack or .npy, slices along the first axis)."""
     path = Path(path)
     if not path.is_file():
         raise GeometryError(f"{path}: no such file (a path is relative to the case file)")
@@ -38,23 +39,25 @@ def read_labels(path: str | Path) -> np.ndarray:
             import tifffile
 
             data = tifffile.imread(path)
-        elif suffix == ".png":
+        elif suffix == ".png" and ndim == 2:
             import skimage.io
 
             data = skimage.io.imread(path)
         else:
             raise GeometryError(
-                f"{path}: unknown format {path.suffix!r}; give a .png, .tif, .tiff or .npy file"
+                f"{path}: unknown format {path.suffix!r}; give a "
+                f"{'.png, ' if ndim == 2 else ''}.tif, .tiff or .npy file"
             )
     except GeometryError:
         raise
     except Exception as exc:  # noqa: BLE001 - each reader fails in its own way on a bad file
         raise GeometryError(f"{path}: cannot read the image ({type(exc).__name__}: {exc})") from None
-    if data.ndim == 3 and data.shape[2] in (3, 4) and np.all(data[..., :3] == data[..., :1]):
+    if ndim == 2 and data.ndim == 3 and data.shape[2] in (3, 4) and np.all(data[..., :3] == data[..., :1]):
         data = data[..., 0]  # an RGB(A) export of a greyscale label image
-    if data.ndim != 2 or data.dtype.kind not in "iub":
+    if data.ndim != ndim or data.dtype.kind not in "iub":
+        what = "image" if ndim == 2 else "volume"
         raise GeometryError(
-            f"{path}: a label image is a 2D array of integers; this one is {data.ndim}D of {data.dtype}"
+            f"{path}: a label {what} is a {ndim}D array of integers; this one is {data.ndim}D of {data.dtype}"
         )
     return data
 

@@ -181,10 +181,41 @@ def _image_window(case: Case, source: str):
         raise _invalid(source, "geometry.image", str(exc)) from None
 
 
+def _volume_window(case: Case, source: str):
+    """The window of ``[geometry.volume]``: its interface from the segmented voxel volume."""
+    from dendrite_fem.geometry.image import read_labels
+    from dendrite_fem.geometry.volume import VoxelVolume
+
+    g, m = case.geometry, case.mesh
+    v = g.volume
+    path = Path(v.path)
+    if not path.is_absolute() and source != "case":
+        path = Path(source).parent / path
+    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    try:
+        return VoxelVolume(
+            read_labels(path, ndim=3),
+            v.voxel_size,
+            v.metal,
+            v.electrolyte,
+            v.void,
+            smoothing=v.smoothing,
+            min_island=v.min_island,
+            sizes=sizes,
+            source=str(path),
+        )
+    except GeometryError as exc:
+        raise _invalid(source, "geometry.volume", str(exc)) from None
+
+
 def _window(case: Case, source: str) -> Window:
     g, m, il = case.geometry, case.mesh, case.interlayer
     if g.image is not None:
         return _image_window(case, source)
+    if g.volume is not None:
+        window = _volume_window(case, source)
+        _check_cells(window, m, source)
+        return window
     sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
     defects = tuple(_defect(d) for d in g.defects)
     labels = tuple(f"geometry.defects[{i}]" for i in range(len(defects)))
@@ -207,6 +238,12 @@ def _window(case: Case, source: str) -> Window:
             window = replace(window, defects=defects + extra)
     except GeometryError as exc:
         raise CaseError(f"{source}: {exc.worded(lambda p: case_path(p, labels))}") from None
+    _check_cells(window, m, source)
+    return window
+
+
+def _check_cells(window, m, source: str) -> None:
+    """Refuse, before meshing, a mesh estimated to be larger than ``mesh.max_cells``."""
     cells = window.estimated_cells()
     if cells > m.max_cells:
         s = window.resolved_sizes()
@@ -218,7 +255,6 @@ def _window(case: Case, source: str) -> Window:
             "give coarser sizes (size_near, size_interface, size_far), or raise mesh.max_cells if this "
             "machine can hold such a mesh",
         )
-    return window
 
 
 def _height_map(h, source: str) -> HeightMap:

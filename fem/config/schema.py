@@ -126,6 +126,18 @@ class ImageInput(Strict):
     smoothing: Annotated[float, Field(ge=0, le=50)] = 2.0  #: Gaussian σ in pixels
 
 
+class VolumeInput(Strict):
+    """A segmented voxel volume (dendrite_fem.geometry.volume): metal at slice 0, SE at the top."""
+
+    path: Annotated[str, Field(min_length=1)]  #: relative to the case file; a .tif(f) stack or .npy
+    voxel_size: Length
+    metal: int  #: label value of the metal voxels
+    electrolyte: int  #: label value of the SE voxels
+    void: int | None = None  #: label value of void voxels (pore walls), if there are any
+    smoothing: Annotated[float, Field(ge=0, le=10)] = 1.0  #: Gaussian σ in voxels
+    min_island: Annotated[int, Field(ge=0)] = 27  #: smaller voids and metal islands become SE
+
+
 class RandomDefectsInput(Strict):
     #: meshing time grows as about count^1.8 (one size field per defect): 100 defects take 2 min
     #: in 2D here, 200 more than 5 min, so the count is bounded where a run still finishes
@@ -152,11 +164,16 @@ class GeometryInput(Strict):
     roughness: RoughnessInput | None = None
     height_map: HeightMapInput | None = None
     image: ImageInput | None = None
+    volume: VolumeInput | None = None
     random_defects: RandomDefectsInput | None = None
 
     @model_validator(mode="after")
     def _window_size(self):
-        if self.image is None:
+        if self.image is not None and self.volume is not None:
+            raise ValueError(
+                "geometry.image and geometry.volume: give one of them (a 2D section or a 3D volume)"
+            )
+        if self.image is None and self.volume is None:
             missing = [n for n in ("width", "thickness") if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"{' and '.join(missing)}: required field missing (e.g. width = '80 um')")
@@ -174,6 +191,13 @@ class GeometryInput(Strict):
             )
             if v
         ]
+        if self.volume is not None:
+            if given or self.dimension != 3:
+                raise ValueError(
+                    "a segmented volume (geometry.volume) is the whole 3D window: its size and interface "
+                    f"come from the volume; remove {' and '.join(given) or 'dimension = 2 (set dimension = 3)'}"
+                )
+            return self
         if given or self.dimension != 2:
             raise ValueError(
                 "a segmented image (geometry.image) is the whole 2D window: its size and interface "
@@ -404,8 +428,13 @@ class Case(Strict):
 
     @model_validator(mode="after")
     def _image_supported(self):
-        if self.geometry.image is None:
+        if self.geometry.image is None and self.geometry.volume is None:
             return self
+        what = (
+            "a segmented image (geometry.image) is meshed as its polyline"
+            if self.geometry.image is not None
+            else "a segmented volume (geometry.volume) is meshed on its interface surface"
+        )
         other = [
             name
             for name, given in (
@@ -420,10 +449,7 @@ class Case(Strict):
             if given
         ]
         if other:
-            raise ValueError(
-                f"a segmented image (geometry.image) is meshed as its polyline; {' and '.join(other)} "
-                "cannot be used with it yet: remove it"
-            )
+            raise ValueError(f"{what}; {' and '.join(other)} cannot be used with it yet: remove it")
         return self
 
     @model_validator(mode="after")
@@ -451,10 +477,17 @@ class Case(Strict):
                 "use representation = 'meshed'"
             )
         if any(
-            v is not None for v in (self.geometry.roughness, self.geometry.height_map, self.geometry.image)
+            v is not None
+            for v in (
+                self.geometry.roughness,
+                self.geometry.height_map,
+                self.geometry.image,
+                self.geometry.volume,
+            )
         ):
             raise ValueError(
                 "[mechanics] needs a flat anode for the SE to rest on; a rough or measured interface "
-                "(geometry.roughness, geometry.height_map, geometry.image) is not supported with it"
+                "(geometry.roughness, geometry.height_map, geometry.image, geometry.volume) is not "
+                "supported with it"
             )
         return self
