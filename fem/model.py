@@ -60,7 +60,14 @@ from dendrite_fem.physics.mixed_conduction import (
 )
 from dendrite_fem.physics.operation import Operation
 from dendrite_fem.post import fields as post_fields
-from dendrite_fem.post.interface import InterfaceTrace, interface_metrics, interface_trace, plating_profile
+from dendrite_fem.post.interface import (
+    InterfaceSurface,
+    InterfaceTrace,
+    interface_metrics,
+    interface_surface,
+    interface_trace,
+    plating_profile,
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,16 @@ class Solution:
     def current_density(self) -> tuple[dolfinx.fem.Function, dolfinx.fem.Function]:
         """i = −σ∇φ [A/m²] and |i| per cell (DG0 functions)."""
         return post_fields.current_density(self.problem)
+
+    def interface_surface(self) -> InterfaceSurface | None:
+        """The anode and pore-wall facets with i_dep and η at their vertices, on rank 0 (None on
+        the other ranks; collective)."""
+        model, problem = self.model, self.problem
+        p1 = None if self.mechanics is None else self.mechanics.pressure
+        phi1 = post_fields.interpolant(problem.phi, model.vertex_space)
+        return interface_surface(
+            phi1, model.mesh.facet_tags, model.kinetics, problem.overpotential_values, p1
+        )
 
     def record(self, floor=None) -> dict:
         """What summary.json says of this electrolyte (``floor``: a Poisson-floor timing)."""

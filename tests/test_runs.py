@@ -40,6 +40,8 @@ def test_default_case_writes_every_output(default_serial):
         "interface_profile.csv",
         "current_maps.png",
         "interface_profile.png",
+        "interface_map.png",
+        "interface_NPS.vtu",
         "tags.xdmf",
         "tags.h5",
         "fields_NAS.xdmf",
@@ -70,6 +72,14 @@ def test_default_case_writes_every_output(default_serial):
     assert mean == pytest.approx(
         s["electrolytes"]["NPS"]["metrics"]["mean_plating_current_density"], rel=1e-3
     )
+    # the interface file: the plating current on the anode segments carries the plated current
+    import pyvista as pv
+
+    line = pv.read(out / "interface_NPS.vtu")
+    seg = line.cells.reshape(-1, 3)[:, 1:][line.cell_data["tag"] == 11]
+    length = np.linalg.norm(line.points[seg[:, 1]] - line.points[seg[:, 0]], axis=1)
+    plated = np.sum(line.point_data["plating_current"][seg].mean(axis=1) * length)
+    assert plated == pytest.approx(s["electrolytes"]["NPS"]["metrics"]["total_plating_current"], rel=1e-3)
     # ParaView files: the XDMF index points at HDF5 datasets of the right shapes
     xdmf = ET.parse(out / "fields_NPS.xdmf").getroot()
     items = {a.get("Name"): a.find("DataItem").text.split(":")[1] for a in xdmf.iter("Attribute")}

@@ -128,29 +128,116 @@ def interface_profile(
     applied: float | None,
     window: Window,
     metadata: dict | None = None,
+    arc_length: np.ndarray | None = None,
 ) -> None:
+    """i_dep against x along the interface trace; with ``arc_length``, a jump between separate
+    pieces of the trace (where it does not grow: a hole in the SE, a void in the section) breaks
+    the line instead of joining them."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
-    for name, i_dep in profiles.items():
-        ax.plot(x * TO_UM, i_dep * TO_MA_PER_CM2, lw=1.6, label=name)
+    cuts = [] if arc_length is None else (np.flatnonzero(np.diff(arc_length) == 0) + 1).tolist()
+    pieces = [slice(a, b) for a, b in zip([0, *cuts], [*cuts, len(x)], strict=True)]
+    for k, (name, i_dep) in enumerate(profiles.items()):
+        colour = f"C{k}"
+        for j, piece in enumerate(pieces):
+            ax.plot(
+                x[piece] * TO_UM,
+                i_dep[piece] * TO_MA_PER_CM2,
+                lw=1.6,
+                color=colour,
+                label=None if j else name,
+            )
     if applied is not None:
         ax.axhline(applied * TO_MA_PER_CM2, color="0.4", ls="--", lw=1, label="applied (counter side)")
-    pore = ~on_anode
-    if pore.any():
-        ax.fill_between(
-            x * TO_UM,
-            0,
-            1,
-            where=pore,
-            transform=ax.get_xaxis_transform(),
-            color="0.85",
-            zorder=0,
-            label="pore wall (insulating)",
-        )
+    labelled = False
+    for piece in pieces:
+        pore = ~on_anode[piece]
+        xs = x[piece]
+        # each run of pore-wall points, shaded over the x it spans
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], pore.astype(int), [0]])))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            ax.axvspan(
+                xs[a:b].min() * TO_UM,
+                xs[a:b].max() * TO_UM,
+                color="0.85",
+                zorder=0,
+                label=None if labelled else "pore wall (insulating)",
+            )
+            labelled = True
     ax.set_xlabel("x along the interface [µm]" + ("" if window.dim == 2 else " (section y = 0)"))
     ax.set_ylabel("plating current density i_dep [mA/cm²]")
     ax.set_ylim(bottom=0)
     ax.set_xlim(x.min() * TO_UM, x.max() * TO_UM)
     ax.grid(alpha=0.3)
     ax.legend(title="electrolyte")
+    fig.savefig(path, dpi=150, metadata=metadata)
+    plt.close(fig)
+
+
+def interface_map(
+    path: Path,
+    surfaces: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    window: Window,
+    applied: float | None,
+    metadata: dict | None = None,
+) -> None:
+    """The interface coloured by the plating current, one panel per electrolyte on one colour
+    scale: in 3D seen from the SE side (plan view, the highest facet in front), in 2D as the
+    interface line in the window's plane; pore walls grey.  ``surfaces``: name → (points [m],
+    facets, facet tag, i_dep at the points [A/m²]) as ``interface_<name>.vtu`` holds them."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    names = list(surfaces)
+    from dendrite_fem.geometry import tags as _tags
+
+    on_anode = {n: np.unique(s[1][s[2] == _tags.ANODE]) for n, s in surfaces.items()}
+    top = max(float(np.max(s[3][on_anode[n]])) for n, s in surfaces.items()) * TO_MA_PER_CM2
+    low = min(float(np.min(s[3][on_anode[n]])) for n, s in surfaces.items()) * TO_MA_PER_CM2
+    norm = matplotlib.colors.Normalize(low, top)  # the anode's range: the contrast is the point
+    if window.dim == 3:  # square panels side by side
+        fig, axes = plt.subplots(
+            1, len(names), figsize=(5.2 * len(names) + 1.2, 4.6), squeeze=False, constrained_layout=True
+        )
+        axes = axes[0]
+    else:  # a wide window's interface line: panels one above the other
+        fig, axes = plt.subplots(
+            len(names), 1, figsize=(9.0, 1.2 + 1.8 * len(names)), squeeze=False, constrained_layout=True
+        )
+        axes = axes[:, 0]
+    for ax, name in zip(axes, names, strict=True):
+        points, facets, tag, i_dep = surfaces[name]
+        anode = tag == _tags.ANODE
+        if facets.shape[1] == 3:
+            centre_z = points[facets, 2].mean(axis=1)
+            order = np.argsort(centre_z)  # painter's order: the highest facet is drawn last
+            facets, anode = facets[order], anode[order]
+            value = i_dep[facets].mean(axis=1) * TO_MA_PER_CM2
+            colours = plt.get_cmap("viridis")(norm(value))
+            colours[~anode] = (0.8, 0.8, 0.8, 1.0)
+            ax.add_collection(
+                PolyCollection(
+                    points[facets][:, :, :2] * TO_UM, facecolors=colours, edgecolors=colours, linewidths=0.2
+                )
+            )
+            ax.set_ylabel("y [µm]")
+            ax.set_aspect("equal")
+        else:
+            segments = points[facets][:, :, :2] * TO_UM
+            value = i_dep[facets].mean(axis=1) * TO_MA_PER_CM2
+            ax.add_collection(LineCollection(segments[~anode], colors="0.7", linewidths=2.5))
+            ax.add_collection(LineCollection(segments[anode], array=value[anode], norm=norm, linewidths=2.5))
+            ax.set_ylabel("y [µm]")
+            ax.set_aspect("equal")
+        ax.autoscale_view()
+        ax.set_xlabel("x [µm]")
+        ax.set_title(name)
+    fig.colorbar(
+        matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"),
+        ax=axes.tolist(),
+        label="i_dep [mA/cm²]" + ("" if applied is None else f" (applied {applied * TO_MA_PER_CM2:.3g})"),
+    )
+    fig.suptitle(
+        "Plating current on the interface"
+        + (", seen from the SE (pore walls grey)" if window.dim == 3 else " (pore walls grey)")
+    )
     fig.savefig(path, dpi=150, metadata=metadata)
     plt.close(fig)

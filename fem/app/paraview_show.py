@@ -4,7 +4,9 @@
     pvpython $(dendrite-fem paraview-script) RESULT_DIR [--electrolyte NPS] [--screenshot view.png]
 
 This file runs inside ParaView's own Python (pvpython), so it imports nothing from
-dendrite-fem: it reads the files the run wrote (fields_<name>.vtu, interface_profile.csv).
+dendrite-fem: it reads the files the run wrote (fields_<name>.vtu, interface_<name>.vtu,
+interface_profile.csv).  In 3D the volume is shown translucent over the interface, which is
+coloured by the plating current.
 """
 
 import argparse
@@ -65,6 +67,14 @@ def main():
     lines.SeedType.Resolution = 60
     lines.MaximumStreamlineLength = 10 * max(x1 - x0, y1 - y0, z1 - z0)
     Show(lines, view).DiffuseColor = [1.0, 1.0, 1.0]
+    surface = path.replace("fields_", "interface_")
+    if z1 != z0 and os.path.exists(surface):
+        interface = XMLUnstructuredGridReader(FileName=[surface])
+        on_interface = Show(interface, view)
+        ColorBy(on_interface, ("POINTS", "plating_current"))
+        on_interface.SetScalarBarVisibility(view, True)
+        on_interface.RescaleTransferFunctionToDataRange(True, False)
+        shown.Opacity = 0.25  # the volume over the interface it would hide
     view.InteractionMode = "2D" if z1 == z0 else "3D"
     ResetCamera(view)
 

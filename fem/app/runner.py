@@ -400,9 +400,12 @@ def _write_solution_fields(
             gathered = fem_fields.gather_on_root(
                 {"potential": phi1}, {"current_density": i_vec, "current_density_magnitude": i_mag}
             )
-    if fields and mesh.comm.rank == 0:
+    if fields:
         with timer("output"):
-            fem_fields.write_vtu(path(f"fields_{name}.vtu"), gathered)
+            surface = solution.interface_surface()  # collective
+            if mesh.comm.rank == 0:
+                fem_fields.write_vtu(path(f"fields_{name}.vtu"), gathered)
+                fem_fields.write_interface_vtu(path(f"interface_{name}.vtu"), surface)
     return gathered
 
 
@@ -428,7 +431,33 @@ def _write_profile_and_figures(
                 applied,
                 window,
                 provenance,
+                arc_length=trace.arc_length,
             )
+            surfaces = _interface_surfaces(path, profiles)
+            if surfaces:
+                figures.interface_map(path("interface_map.png"), surfaces, window, applied, provenance)
+
+
+def _interface_surfaces(path, profiles: dict) -> dict:
+    """name → (points, facets, tag, i_dep) from the ``interface_<name>.vtu`` files (written with
+    the fields; read back so that a resumed run draws the electrolytes it did not solve again)."""
+    import pyvista as pv
+
+    out = {}
+    for name in profiles:
+        file = path(f"interface_{name}.vtu")
+        if not file.exists():
+            return {}
+        grid = pv.read(file)
+        k = 3 if grid.celltypes[0] == pv.CellType.TRIANGLE else 2
+        facets = grid.cells.reshape(-1, k + 1)[:, 1:]
+        out[name] = (
+            np.asarray(grid.points),
+            facets,
+            np.asarray(grid.cell_data["tag"]),
+            np.asarray(grid.point_data["plating_current"]),
+        )
+    return out
 
 
 def _summary(model: Model, case_record: dict, results: dict, resumed: list[str], key: str, timer) -> dict:

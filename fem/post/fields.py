@@ -135,3 +135,20 @@ def write_vtu(path: Path, field: GatheredField) -> None:
             values = np.hstack([values, np.zeros((n, 1))])
         grid.cell_data[name] = values if values.shape[1] > 1 else values.ravel()
     grid.save(path, binary=True)
+
+
+def write_interface_vtu(path: Path, surface) -> None:
+    """The interface (:class:`~dendrite_fem.post.interface.InterfaceSurface`) as its own grid,
+    rank 0 only: i_dep and η at the points, the facet tag (anode 11, pore wall 13) per cell, so
+    that ParaView colours the anode surface by the plating current."""
+    import pyvista as pv
+
+    n, k = surface.facets.shape
+    kind = pv.CellType.TRIANGLE if k == 3 else pv.CellType.LINE
+    grid = pv.UnstructuredGrid(
+        np.hstack([np.full((n, 1), k), surface.facets]).ravel(), np.full(n, kind, np.uint8), surface.points
+    )
+    grid.point_data["plating_current"] = surface.plating_current
+    grid.point_data["overpotential"] = surface.overpotential
+    grid.cell_data["tag"] = surface.tag.astype(np.int32)
+    grid.save(path, binary=True)

@@ -318,3 +318,68 @@ def plating_profile(
     i_ct = butler_volmer_current(eta, i0, kinetics.alpha_a * kinetics.f, kinetics.alpha_c * kinetics.f)
     i_dep = np.where(trace.on_anode, -i_ct, 0.0)
     return i_dep, np.where(trace.on_anode, eta, np.nan)
+
+
+@dataclass
+class InterfaceSurface:
+    """The anode and pore-wall facets (3D: triangles; 2D: segments) with the plating current at
+    their vertices, gathered on rank 0: what ParaView colours the interface by."""
+
+    points: np.ndarray  #: (n, 3) [m]
+    facets: np.ndarray  #: (m, d) vertex indices
+    tag: np.ndarray  #: (m,) tags.ANODE or tags.PORE
+    plating_current: np.ndarray  #: (n,) i_dep [A/m²] (0 at vertices on pore walls only)
+    overpotential: np.ndarray  #: (n,) η [V] (NaN at vertices on pore walls only)
+
+
+def interface_surface(
+    phi1: dolfinx.fem.Function,
+    facet_tags: dolfinx.mesh.MeshTags,
+    kinetics: Kinetics,
+    overpotential=None,
+    pressure1: dolfinx.fem.Function | None = None,
+) -> InterfaceSurface | None:
+    """i_dep and η at the vertices of Γa ∪ Γv, as :func:`plating_profile` computes them along
+    the trace, collected from every rank's owned facets on rank 0 (None elsewhere).  A vertex
+    counts as anode if an anode facet touches it."""
+    V1 = phi1.function_space
+    mesh = V1.mesh
+    fdim = mesh.topology.dim - 1
+    mesh.topology.create_connectivity(fdim, 0)
+    f2v = mesh.topology.connectivity(fdim, 0).array.reshape(-1, fdim + 1)
+    n_vertices = mesh.topology.index_map(0).size_local + mesh.topology.index_map(0).num_ghosts
+    vertex_nodes = dolfinx.mesh.entities_to_geometry(mesh, 0, np.arange(n_vertices, dtype=np.int32)).ravel()
+    v2d = _vertex_to_dof(V1)
+    parts = []
+    for tag in (tags.ANODE, tags.PORE):
+        facets = _owned(facet_tags.find(tag), mesh.topology.index_map(fdim))
+        verts = f2v[facets]
+        phi = phi1.x.array[v2d[verts]]
+        p = None if pressure1 is None else pressure1.x.array[v2d[verts]]
+        parts.append((mesh.geometry.x[vertex_nodes[verts]], phi, p, np.full(len(facets), tag)))
+    gathered = mesh.comm.gather(parts, root=0)
+    if mesh.comm.rank != 0:
+        return None
+    flat = [part for rank in gathered for part in rank]
+    xyz = np.concatenate([f[0] for f in flat]).reshape(-1, 3)
+    phi = np.concatenate([f[1] for f in flat]).ravel()
+    tag = np.concatenate([f[3] for f in flat])
+    on_anode_vertex = np.repeat(tag == tags.ANODE, fdim + 1)
+    points, first, inverse = np.unique(xyz, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    anode = np.zeros(len(points), dtype=bool)
+    np.logical_or.at(anode, inverse, on_anode_vertex)
+    phi_p = phi[first]
+    eta = -phi_p if overpotential is None else overpotential(phi_p)
+    i0 = kinetics.effective_exchange_current
+    if pressure1 is not None:
+        pressure = np.concatenate([f[2] for f in flat]).ravel()[first]
+        i0 = i0 * np.exp(kinetics.pressure_coefficient * pressure)
+    i_ct = butler_volmer_current(eta, i0, kinetics.alpha_a * kinetics.f, kinetics.alpha_c * kinetics.f)
+    return InterfaceSurface(
+        points,
+        inverse.reshape(-1, fdim + 1),
+        tag,
+        np.where(anode, -i_ct, 0.0),
+        np.where(anode, eta, np.nan),
+    )
