@@ -44,6 +44,24 @@ def test_from_an_image_demo(tmp_path):
     """The segmented sample image: the tip found on its protrusion, and NPS focuses more current
     on it than NAS."""
     out = _run("from_an_image.py", tmp_path)
-    ratio = {line.split(":")[0]: float(line.split("tip/mean ")[1].split(",")[0]) for line in out.splitlines()}
+    lines = out.splitlines()
+    ratio = {
+        line.split(":")[0]: float(line.split("tip/mean ")[1].split(",")[0])
+        for line in lines
+        if "tip/mean" in line
+    }
     assert "tip at 12.2 um" in out, out
     assert ratio["NPS"] > ratio["NAS"] > 1.0
+    # the voxel volume: the voids' lost contact raises the mean plating current by the area
+    # ratio, the same for both; NPS focuses more
+    volume = {
+        line.split(" ")[0]: {
+            k: float(v) for k, v in (p.strip().rsplit(" ", 1) for p in line.split(":")[1].split(","))
+        }
+        for line in lines
+        if "(volume)" in line
+    }
+    contact = volume["NAS"]["contact"]
+    assert volume["NAS"]["mean/applied"] == pytest.approx(volume["NPS"]["mean/applied"], rel=1e-9)
+    assert 0.3 < contact < 1 and volume["NAS"]["mean/applied"] > 1
+    assert volume["NPS"]["max/mean"] > volume["NAS"]["max/mean"] > 1
