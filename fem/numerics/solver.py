@@ -147,6 +147,26 @@ def linear_solver_options(options: SolverOptions, V: dolfinx.fem.FunctionSpace) 
     }, name
 
 
+def _switch_to_direct(snes) -> None:
+    """Make ``snes`` solve its Newton steps by MUMPS LU, factorised at every step (a lagged
+    factorisation would be a stale Jacobian)."""
+    opts = PETSc.Options(snes.getOptionsPrefix())
+    for key, value in {
+        "snes_lag_preconditioner": 1,
+        "ksp_type": "preonly",
+        "pc_type": "lu",
+        "pc_factor_mat_solver_type": "mumps",
+    }.items():
+        opts[key] = value
+    ksp = snes.getKSP()
+    pc = PETSc.PC().create(snes.comm)  # not the multigrid PC, whose levels stay attached
+    pc.setOptionsPrefix(ksp.getOptionsPrefix())
+    ksp.setPC(pc)
+    snes.setFromOptions()
+    for key in ("snes_lag_preconditioner", "ksp_type", "pc_type", "pc_factor_mat_solver_type"):
+        opts.delValue(key)
+
+
 def _iterative(ksp_opts: dict) -> bool:
     """Whether ``ksp_opts`` (of :func:`linear_solver_options`) are those of CG + multigrid."""
     return ksp_opts["ksp_type"] == "cg"
@@ -474,6 +494,17 @@ def solve_interface(
         history.append("again with a preconditioner of its own")
         snes.getKSP().setPC(own_pc)
         reused = False
+        solved = attempt(1.0)
+    if (
+        not solved
+        and _iterative(ksp_opts)
+        and snes.getConvergedReason() == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE
+    ):
+        # CG + multigrid broke down (a mesh with slivers can make the smoothed hierarchy
+        # indefinite); continuation would not mend the linear solver, LU does
+        history.append("CG + multigrid failed: again with MUMPS LU")
+        _switch_to_direct(snes)
+        report.linear_solver = "direct (MUMPS LU) after CG + multigrid failed"
         solved = attempt(1.0)
     if not solved:
         # continuation from zero load: start again from φ = 0 (the equilibrium)
