@@ -172,6 +172,8 @@ def test_a_case_file_with_a_volume(write_case, tmp_path):
     labels[30:33, 10:13, 10:13] = VOID  # a void in the SE: another volume, another case
     tifffile.imwrite(tmp_path / "volume.tif", labels)
     assert load_case(case)[1] != first
+    cropped = load_case(case, ["geometry.volume.crop=[[0,64],[8,40],[0,48]]"])[0].window
+    assert cropped.labels.shape == (64, 32, 48) and cropped.depth == pytest.approx(31 * VOXEL)
     for override, reason in [
         ("geometry.volume.voxel_size=0.5", "unit"),
         ("geometry.volume.path='missing.tif'", "no such file"),
@@ -179,6 +181,9 @@ def test_a_case_file_with_a_volume(write_case, tmp_path):
         ("geometry.dimension=2", "set dimension = 3"),
         ("geometry.width='80 um'", "remove width"),
         ("mesh.max_cells=1000", "more than mesh.max_cells"),
+        ("geometry.volume.crop=[[0,40],[0,40]]", "give 3 ranges"),
+        ("geometry.volume.crop=[[0,40],[0,40],[30,20]]", "start 30 must be below stop 20"),
+        ("geometry.volume.crop=[[0,80],[0,40],[0,40]]", "range 0 ends at 80, beyond the data's 64"),
     ]:
         with pytest.raises(CaseError, match=reason):
             load_case(case, [override])

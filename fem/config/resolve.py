@@ -166,7 +166,7 @@ def _image_window(case: Case, source: str):
         path = Path(source).parent / path
     sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
     try:
-        labels = read_labels(path)
+        labels = _cropped(read_labels(path), g.image.crop, source, "geometry.image.crop")
         return section_interface(
             labels,
             g.image.pixel_size,
@@ -179,6 +179,20 @@ def _image_window(case: Case, source: str):
         )
     except GeometryError as exc:
         raise _invalid(source, "geometry.image", str(exc)) from None
+
+
+def _cropped(labels, crop, source: str, field: str):
+    """``labels`` cut to ``crop`` ([start, stop) per axis), which must lie within them."""
+    if crop is None:
+        return labels
+    for axis, ((_, b), n) in enumerate(zip(crop, labels.shape, strict=True)):
+        if b > n:
+            raise _invalid(
+                source,
+                field,
+                f"range {axis} ends at {b}, beyond the data's {n} along that axis (shape {labels.shape})",
+            )
+    return labels[tuple(slice(a, b) for a, b in crop)]
 
 
 def _volume_window(case: Case, source: str):
@@ -194,7 +208,7 @@ def _volume_window(case: Case, source: str):
     sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
     try:
         return VoxelVolume(
-            read_labels(path, ndim=3),
+            _cropped(read_labels(path, ndim=3), v.crop, source, "geometry.volume.crop"),
             v.voxel_size,
             v.metal,
             v.electrolyte,

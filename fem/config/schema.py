@@ -115,6 +115,19 @@ class HeightMapInput(Strict):
     smoothing: Annotated[float, Field(ge=0, le=50)] = 0.0  #: Gaussian σ in pixels, before anything else
 
 
+def _check_crop(table, ndim: int):
+    """A crop has one [start, stop) range per axis, start < stop."""
+    if table.crop is not None:
+        if len(table.crop) != ndim:
+            raise ValueError(
+                f"crop: give {ndim} ranges [start, stop), one per axis; it has {len(table.crop)}"
+            )
+        for axis, (a, b) in enumerate(table.crop):
+            if a >= b:
+                raise ValueError(f"crop[{axis}]: start {a} must be below stop {b}")
+    return table
+
+
 class ImageInput(Strict):
     """A segmented cross-section (dendrite_fem.geometry.image): metal below, SE above."""
 
@@ -124,6 +137,12 @@ class ImageInput(Strict):
     electrolyte: int  #: label value of the SE pixels
     void: int | None = None  #: label value of void pixels (pore walls), if there are any
     smoothing: Annotated[float, Field(ge=0, le=50)] = 2.0  #: Gaussian σ in pixels
+    #: pixel index ranges [start, stop) of rows and columns, e.g. [[0, 200], [100, 420]]
+    crop: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] | None = None
+
+    @model_validator(mode="after")
+    def _crop_ranges(self):
+        return _check_crop(self, 2)
 
 
 class VolumeInput(Strict):
@@ -136,6 +155,12 @@ class VolumeInput(Strict):
     void: int | None = None  #: label value of void voxels (pore walls), if there are any
     smoothing: Annotated[float, Field(ge=0, le=10)] = 1.0  #: Gaussian σ in voxels
     min_island: Annotated[int, Field(ge=0)] = 27  #: smaller voids and metal islands become SE
+    #: voxel index ranges [start, stop) along z, y and x, e.g. [[0, 96], [32, 160], [32, 160]]
+    crop: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] | None = None
+
+    @model_validator(mode="after")
+    def _crop_ranges(self):
+        return _check_crop(self, 3)
 
 
 class RandomDefectsInput(Strict):
