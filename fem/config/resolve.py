@@ -222,12 +222,30 @@ def _volume_window(case: Case, source: str):
         raise _invalid(source, "geometry.volume", str(exc)) from None
 
 
+def _surface_window(case: Case, source: str):
+    """The window of ``[geometry.surface]``: the closed metal surface sampled on voxels."""
+    from dendrite_fem.geometry.surface import surface_volume
+
+    g, m = case.geometry, case.mesh
+    t = g.surface
+    path = Path(t.path)
+    if not path.is_absolute() and source != "case":
+        path = Path(source).parent / path
+    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    try:
+        return surface_volume(path, t.length_unit, t.voxel_size, t.thickness, t.smoothing, sizes)
+    except GeometryError as exc:
+        raise _invalid(source, "geometry.surface", str(exc)) from None
+    except ValueError as exc:  # the unit
+        raise _invalid(source, "geometry.surface.length_unit", str(exc).replace("'1 ", "'")) from None
+
+
 def _window(case: Case, source: str) -> Window:
     g, m, il = case.geometry, case.mesh, case.interlayer
     if g.image is not None:
         return _image_window(case, source)
-    if g.volume is not None:
-        window = _volume_window(case, source)
+    if g.volume is not None or g.surface is not None:
+        window = _volume_window(case, source) if g.volume is not None else _surface_window(case, source)
         _check_cells(window, m, source)
         return window
     sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)

@@ -163,6 +163,16 @@ class VolumeInput(Strict):
         return _check_crop(self, 3)
 
 
+class SurfaceInput(Strict):
+    """A closed surface of the metal (dendrite_fem.geometry.surface), sampled on voxels."""
+
+    path: Annotated[str, Field(min_length=1)]  #: relative to the case file; .stl, .obj, .ply or .vtp
+    length_unit: Annotated[str, Field(min_length=1)]  #: the unit of the file's coordinates, e.g. "um"
+    voxel_size: Length
+    thickness: Length  #: from the metal's lowest point to the counter side
+    smoothing: Annotated[float, Field(ge=0, le=10)] = 1.0  #: Gaussian σ in voxels
+
+
 class RandomDefectsInput(Strict):
     #: meshing time grows as about count^1.8 (one size field per defect): 100 defects take 2 min
     #: in 2D here, 200 more than 5 min, so the count is bounded where a run still finishes
@@ -190,15 +200,18 @@ class GeometryInput(Strict):
     height_map: HeightMapInput | None = None
     image: ImageInput | None = None
     volume: VolumeInput | None = None
+    surface: SurfaceInput | None = None
     random_defects: RandomDefectsInput | None = None
 
     @model_validator(mode="after")
     def _window_size(self):
-        if self.image is not None and self.volume is not None:
+        measured = [n for n in ("image", "volume", "surface") if getattr(self, n) is not None]
+        if len(measured) > 1:
             raise ValueError(
-                "geometry.image and geometry.volume: give one of them (a 2D section or a 3D volume)"
+                f"{' and '.join('geometry.' + n for n in measured)}: give one of them (a 2D section, a 3D "
+                "volume or a 3D surface)"
             )
-        if self.image is None and self.volume is None:
+        if not measured:
             missing = [n for n in ("width", "thickness") if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"{' and '.join(missing)}: required field missing (e.g. width = '80 um')")
@@ -216,11 +229,17 @@ class GeometryInput(Strict):
             )
             if v
         ]
-        if self.volume is not None:
+        if self.volume is not None or self.surface is not None:
+            what = (
+                "a segmented volume (geometry.volume)"
+                if self.volume
+                else "a metal surface (geometry.surface)"
+            )
             if given or self.dimension != 3:
                 raise ValueError(
-                    "a segmented volume (geometry.volume) is the whole 3D window: its size and interface "
-                    f"come from the volume; remove {' and '.join(given) or 'dimension = 2 (set dimension = 3)'}"
+                    f"{what} is the whole 3D window: its size and interface come from the "
+                    f"{'volume' if self.volume else 'surface'}; remove "
+                    f"{' and '.join(given) or 'dimension = 2 (set dimension = 3)'}"
                 )
             return self
         if given or self.dimension != 2:
@@ -453,12 +472,13 @@ class Case(Strict):
 
     @model_validator(mode="after")
     def _image_supported(self):
-        if self.geometry.image is None and self.geometry.volume is None:
+        if self.geometry.image is None and self.geometry.volume is None and self.geometry.surface is None:
             return self
         what = (
             "a segmented image (geometry.image) is meshed as its polyline"
             if self.geometry.image is not None
-            else "a segmented volume (geometry.volume) is meshed on its interface surface"
+            else "a segmented volume or a metal surface (geometry.volume, geometry.surface) is meshed on "
+            "its voxels' interface"
         )
         other = [
             name
@@ -512,7 +532,7 @@ class Case(Strict):
         ):
             raise ValueError(
                 "[mechanics] needs a flat anode for the SE to rest on; a rough or measured interface "
-                "(geometry.roughness, geometry.height_map, geometry.image, geometry.volume) is not "
+                "(geometry.roughness, geometry.height_map, geometry.image, geometry.volume, geometry.surface) is not "
                 "supported with it"
             )
         return self
