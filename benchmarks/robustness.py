@@ -40,6 +40,16 @@ def image(extra: str = "", path: str = "section.npy") -> tuple[str, str]:
     return window, table
 
 
+def volume(extra: str = "", path: str = "volume.npy", dimension: int = 3) -> tuple[str, str]:
+    """The small case's window replaced by a segmented voxel volume (the files come from _prepare)."""
+    window = f'dimension = 2\nwidth = "80 um"\nthickness = "40 um"\n\n{DEFECT}'
+    table = (
+        f'dimension = {dimension}\n\n[geometry.volume]\npath = "{path}"\nvoxel_size = "1 um"\nmetal = 1\n'
+        f"electrolyte = 2\nvoid = 3{extra}"
+    )
+    return window, table
+
+
 # (description, replacement in the small case (old, new) or None, extra CLI args, fault, ranks)
 BAD_INPUTS = [
     ("length given in the wrong unit", ('width = "80 um"', 'width = "0.9 mS/cm"')),
@@ -254,6 +264,18 @@ BAD_INPUTS = [
         "image with a window width too",
         (image()[0], 'width = "80 um"\nthickness = "40 um"\n' + image()[1]),
     ),
+    ("volume file missing", volume(path="missing.tif")),
+    ("volume that is a 2D image", volume(path="section.npy")),
+    ("volume that is not integer labels", volume(path="volume_float.npy")),
+    ("volume as a PNG", volume(path="volume.png")),
+    ("volume voxel size without a unit", (volume()[0], volume()[1].replace('"1 um"', "1"))),
+    ("volume label that no voxel has", (volume()[0], volume()[1].replace("metal = 1", "metal = 7"))),
+    ("volume upside down (SE at slice 0)", volume(path="volume_flipped.npy")),
+    ("volume whose top slices reach metal", volume(path="volume_top.npy")),
+    ("volume with an island of metal in the SE", volume(path="volume_island.npy")),
+    ("volume in a 2D case", volume(dimension=2)),
+    ("volume with a window width too", (volume()[0], 'width = "80 um"\n' + volume()[1])),
+    ("volume and image together", (volume()[0], volume()[1] + "\n" + image()[1])),
     ("solver tolerance 1", ("[operation]", "[solver]\nrtol = 1\n[operation]")),
     ("zero Newton iterations", ("[operation]", "[solver]\nmax_iterations = 0\n[operation]")),
     ("unknown linear solver", ("[operation]", "[solver]\nlinear_solver = 'cholesky'\n[operation]")),
@@ -530,6 +552,11 @@ ACCEPTED = [
     (
         "a segmented image with a void at the interface (NumPy labels next to the case file)",
         image(extra="\nvoid = 3", path="voids.npy"),
+        ["run", "{case}", "--out", "{dir}/res", "--quiet"],
+    ),
+    (
+        "a segmented voxel volume with interface voids (NumPy labels next to the case file)",
+        volume(),
         ["run", "{case}", "--out", "{dir}/res", "--quiet"],
     ),
     (
@@ -907,6 +934,20 @@ def _prepare(d: Path, source) -> Path:
     island = section.copy()
     island[10:20, 20:30] = 1
     np.save(d / "island.npy", island)
+    # segmented volumes, 1 µm voxels, 20 × 20 × 20: a rough anode with voids (porespy)
+    from dendrite_fem.geometry.synthetic import interface_volume
+
+    labels = interface_volume((20, 20, 20), seed=1, metal_depth=0.3, roughness=1.0, void_radius=3)
+    np.save(d / "volume.npy", labels)
+    np.save(d / "volume_float.npy", labels.astype(float))
+    (d / "volume.png").write_bytes(b"")
+    np.save(d / "volume_flipped.npy", labels[::-1])
+    top = labels.copy()
+    top[-1, 5, 5] = 1
+    np.save(d / "volume_top.npy", top)
+    island = labels.copy()
+    island[14:17, 8:11, 8:11] = 1
+    np.save(d / "volume_island.npy", island)
     if source == "binary":
         case.write_bytes(b"\xff\xfe[case]\x00\x81")
     elif source == "bom":
