@@ -53,13 +53,29 @@ def _read_array(path: Path) -> np.ndarray:
 
 
 def read_height_map(
-    path: str | Path, pixel_size: float | str, height_unit: str, smoothing: float = 0.0
+    path: str | Path,
+    pixel_size: float | str,
+    height_unit: str,
+    smoothing: float = 0.0,
+    crop: list[tuple[int, int]] | None = None,
 ) -> HeightMap:
     """The heights in ``path`` (numbers in ``height_unit``, e.g. ``"um"`` or ``"nm"``) on a grid
-    of spacing ``pixel_size`` (SI, or a string with its unit)."""
+    of spacing ``pixel_size`` (SI, or a string with its unit); ``crop``: the [start, stop) index
+    range of the samples (a profile) or of the rows and columns (a map) to use."""
     path = Path(path)
     scale = si(f"1 {height_unit}", "m", "um")
     data = np.squeeze(_read_array(path))
+    if crop is not None:
+        if len(crop) != data.ndim:
+            raise GeometryError(
+                f"{path}: crop gives {len(crop)} ranges for {data.ndim}D heights; give one [start, stop) per axis"
+            )
+        for axis, ((a, b), n) in enumerate(zip(crop, data.shape, strict=True)):
+            if not 0 <= a < b <= n:
+                raise GeometryError(
+                    f"{path}: crop range {axis} [{a}, {b}) is not within the {n} samples along it"
+                )
+        data = data[tuple(slice(a, b) for a, b in crop)]
     if data.dtype.kind not in "iuf":
         raise GeometryError(f"{path}: heights must be real numbers, the file holds {data.dtype}")
     return HeightMap(data.astype(float) * scale, pixel_size, smoothing, source=str(path))

@@ -8,8 +8,9 @@ label volume is a :class:`~dendrite_fem.geometry.volume.VoxelVolume`: the same m
 interface, walls and tags as a segmented tomography volume.  The interface is therefore
 resolved to the voxel size (smoothed over ``smoothing`` voxels), not to the surface's own
 triangles; a feature must span several voxels, and each level of the surface (the flat, a tip) is
-quantised to the voxels (to within half a voxel; a height between two levels within a voxel).  A slab with a hemisphere of radius R sampled at
-R/8 gives the tip current of the built-in hemisphere within 1.5 % (tests/test_surface.py).
+quantised to the voxels (to within half a voxel; a height between two levels within a voxel).  A
+slab with a hemisphere of radius R sampled at R/8 gives the tip current of the built-in hemisphere
+within 1.5 % (tests/test_surface.py).
 """
 
 from __future__ import annotations

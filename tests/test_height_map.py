@@ -155,11 +155,18 @@ def test_a_case_file_with_a_height_map(write_case, tmp_path):
     assert summary["electrolytes"]["NPS"]["metrics"]["features"][0]["name"] == "peak"
     np.savetxt(tmp_path / "profile.csv", 2 * sinusoid_samples(LAM / 32))
     assert load_case(case)[1] != first
+    n = len(sinusoid_samples(LAM / 32))
+    half = f"geometry.height_map.crop=[[0,{n // 2}]]"  # the first half of the samples
+    with pytest.raises(CaseError, match="less than the window's geometry.width"):
+        load_case(case, [half])
+    assert load_case(case, [half, "geometry.width='20 um'"])[1] != first
     for override, field in [
         ("geometry.height_map.pixel_size=0.9375", "geometry.height_map.pixel_size"),
         ("geometry.height_map.height_unit='mA'", "geometry.height_map.height_unit"),
         ("geometry.height_map.path='nowhere.csv'", "geometry.height_map"),
         ("geometry.roughness={amplitude='1 um', wavelength='30 um'}", "remove roughness"),
+        ("geometry.height_map.crop=[[0,10],[0,10]]", "crop gives 2 ranges for 1D heights"),
+        ("geometry.height_map.crop=[[0,100000]]", r"crop range 0 \[0, 100000\) is not within"),
     ]:
         with pytest.raises(CaseError, match=field):
             load_case(case, [override])

@@ -297,7 +297,7 @@ def _height_map(h, source: str) -> HeightMap:
     if not path.is_absolute() and source != "case":
         path = Path(source).parent / path
     try:
-        return read_height_map(path, h.pixel_size, h.height_unit, h.smoothing)
+        return read_height_map(path, h.pixel_size, h.height_unit, h.smoothing, h.crop)
     except GeometryError as exc:
         raise _invalid(source, "geometry.height_map", str(exc)) from None
     except ValueError as exc:  # the unit

@@ -113,6 +113,8 @@ class HeightMapInput(Strict):
     pixel_size: Length  #: spacing of the samples
     height_unit: Annotated[str, Field(min_length=1)]  #: unit of the numbers in the file, e.g. "um", "nm"
     smoothing: Annotated[float, Field(ge=0, le=50)] = 0.0  #: Gaussian σ in pixels, before anything else
+    #: sample index ranges [start, stop): one for a profile, rows and columns for a map
+    crop: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] | None = None
 
 
 def _check_crop(table, ndim: int):
