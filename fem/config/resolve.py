@@ -156,15 +156,25 @@ def case_path(path: str, defect_labels: tuple[str, ...] = ()) -> str:
     return f"geometry.{rest}"
 
 
+def _sizes(m) -> MeshSizes | None:
+    """The ``[mesh]`` sizes, if given."""
+    return None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+
+
+def _data_path(path: str, source: str) -> Path:
+    """A data file's path, relative to the case file's folder (``source`` "case": the Python API,
+    relative to the working directory)."""
+    path = Path(path)
+    return path if path.is_absolute() or source == "case" else Path(source).parent / path
+
+
 def _image_window(case: Case, source: str):
     """The window of ``[geometry.image]``: its interface from the segmented cross-section."""
     from dendrite_fem.geometry.image import read_labels, section_interface
 
     g, m = case.geometry, case.mesh
-    path = Path(g.image.path)
-    if not path.is_absolute() and source != "case":
-        path = Path(source).parent / path
-    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    path = _data_path(g.image.path, source)
+    sizes = _sizes(m)
     try:
         labels = _cropped(read_labels(path), g.image.crop, source, "geometry.image.crop")
         return section_interface(
@@ -202,10 +212,7 @@ def _volume_window(case: Case, source: str):
 
     g, m = case.geometry, case.mesh
     v = g.volume
-    path = Path(v.path)
-    if not path.is_absolute() and source != "case":
-        path = Path(source).parent / path
-    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    path = _data_path(v.path, source)
     try:
         return VoxelVolume(
             _cropped(read_labels(path, ndim=3), v.crop, source, "geometry.volume.crop"),
@@ -215,7 +222,7 @@ def _volume_window(case: Case, source: str):
             v.void,
             smoothing=v.smoothing,
             min_island=v.min_island,
-            sizes=sizes,
+            sizes=_sizes(m),
             source=str(path),
         )
     except GeometryError as exc:
@@ -228,12 +235,9 @@ def _surface_window(case: Case, source: str):
 
     g, m = case.geometry, case.mesh
     t = g.surface
-    path = Path(t.path)
-    if not path.is_absolute() and source != "case":
-        path = Path(source).parent / path
-    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    path = _data_path(t.path, source)
     try:
-        return surface_volume(path, t.length_unit, t.voxel_size, t.thickness, t.smoothing, sizes)
+        return surface_volume(path, t.length_unit, t.voxel_size, t.thickness, t.smoothing, _sizes(m))
     except GeometryError as exc:
         raise _invalid(source, "geometry.surface", str(exc)) from None
     except ValueError as exc:  # the unit
@@ -248,7 +252,7 @@ def _window(case: Case, source: str) -> Window:
         window = _volume_window(case, source) if g.volume is not None else _surface_window(case, source)
         _check_cells(window, m, source)
         return window
-    sizes = None if m.size_near is None else MeshSizes(m.size_near, m.size_interface, m.size_far)
+    sizes = _sizes(m)
     defects = tuple(_defect(d) for d in g.defects)
     labels = tuple(f"geometry.defects[{i}]" for i in range(len(defects)))
     band = il.thickness if il is not None and il.representation == "meshed" else None
@@ -293,9 +297,7 @@ def _height_map(h, source: str) -> HeightMap:
     """The measured interface of ``[geometry.height_map]``, its file relative to the case file's folder."""
     from dendrite_fem.geometry.measured import read_height_map
 
-    path = Path(h.path)
-    if not path.is_absolute() and source != "case":
-        path = Path(source).parent / path
+    path = _data_path(h.path, source)
     try:
         return read_height_map(path, h.pixel_size, h.height_unit, h.smoothing, h.crop)
     except GeometryError as exc:
