@@ -162,3 +162,9 @@ def test_a_failed_iterative_linear_solve_falls_back_to_lu(monkeypatch):
     assert fallback.report.linear_solver == "direct (MUMPS LU) after CG + multigrid failed"
     assert fallback.metrics.max_over_mean == pytest.approx(direct.metrics.max_over_mean, rel=1e-9)
     assert fallback.metrics.charge_balance_error < 1e-9
+    # the failed hierarchy is not kept for the next electrolyte on the mesh, which falls back too
+    again = model.solve(df.electrolyte("NAS"))
+    assert (
+        again.report.linear_solver == fallback.report.linear_solver and not again.report.preconditioner_reused
+    )
+    assert again.metrics.charge_balance_error < 1e-9

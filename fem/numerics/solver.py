@@ -495,6 +495,7 @@ def solve_interface(
         snes.getKSP().setPC(own_pc)
         reused = False
         solved = attempt(1.0)
+    fell_back = False
     if (
         not solved
         and _iterative(ksp_opts)
@@ -504,6 +505,7 @@ def solve_interface(
         # indefinite); continuation would not mend the linear solver, LU does
         history.append("CG + multigrid failed: again with MUMPS LU")
         _switch_to_direct(snes)
+        fell_back = True
         report.linear_solver = "direct (MUMPS LU) after CG + multigrid failed"
         solved = attempt(1.0)
     if not solved:
@@ -527,7 +529,7 @@ def solve_interface(
                     )
     if problem.film_resistance > 0.0:
         _check_film_law(problem)
-    if preconditioner is not None and _iterative(ksp_opts):
+    if preconditioner is not None and _iterative(ksp_opts) and not fell_back:  # never a failed hierarchy
         if reused:
             preconditioner.reuses += 1
             # the multigrid levels of the PC that was not used would read these at their set-up
