@@ -21,13 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from dendrite_fem.geometry.growing import GrowingInterface
+from dendrite_fem.geometry.measured import cropped
 from dendrite_fem.geometry.spec import GeometryError, MeshSizes
 from dendrite_fem.units import si
 
 
-def read_labels(path: str | Path, ndim: int = 2) -> np.ndarray:
+def read_labels(path: str | Path, ndim: int = 2, crop: list[tuple[int, int]] | None = None) -> np.ndarray:
     """The label image in ``path`` (PNG, TIFF or .npy; a colour image must be greyscale), or with
-    ``ndim = 3`` the label volume (a multi-page TIFF stack or .npy, slices along the first axis)."""
+    ``ndim = 3`` the label volume (a multi-page TIFF stack or .npy, slices along the first axis);
+    ``crop``: one [start, stop) index range per axis of the part to use."""
     path = Path(path)
     if not path.is_file():
         raise GeometryError(f"{path}: no such file (a path is relative to the case file)")
@@ -59,7 +61,7 @@ def read_labels(path: str | Path, ndim: int = 2) -> np.ndarray:
         raise GeometryError(
             f"{path}: a label {what} is a {ndim}D array of integers; this one is {data.ndim}D of {data.dtype}"
         )
-    return data
+    return cropped(data, crop, path)
 
 
 def section_interface(

@@ -20,6 +20,24 @@ from dendrite_fem.units import si
 FORMATS = {".csv": "CSV", ".txt": "CSV", ".npy": "NumPy", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
+def cropped(data: np.ndarray, crop: list[tuple[int, int]] | None, source) -> np.ndarray:
+    """``data`` cut to ``crop``, one [start, stop) index range per axis within its shape (None:
+    all of it); measured heights, label images and label volumes alike."""
+    if crop is None:
+        return data
+    if len(crop) != data.ndim:
+        raise GeometryError(
+            f"{source}: crop gives {len(crop)} ranges for {data.ndim}D data; give one [start, stop) per axis"
+        )
+    for axis, ((a, b), n) in enumerate(zip(crop, data.shape, strict=True)):
+        if not 0 <= a < b <= n:
+            raise GeometryError(
+                f"{source}: crop range {axis} [{a}, {b}) is not within the data's {n} along that axis "
+                f"(shape {data.shape})"
+            )
+    return data[tuple(slice(a, b) for a, b in crop)]
+
+
 def _read_csv(path: Path) -> np.ndarray:
     text = path.read_text(encoding="utf-8-sig")
     delimiter = "," if "," in text else None
@@ -65,17 +83,7 @@ def read_height_map(
     path = Path(path)
     scale = si(f"1 {height_unit}", "m", "um")
     data = np.squeeze(_read_array(path))
-    if crop is not None:
-        if len(crop) != data.ndim:
-            raise GeometryError(
-                f"{path}: crop gives {len(crop)} ranges for {data.ndim}D heights; give one [start, stop) per axis"
-            )
-        for axis, ((a, b), n) in enumerate(zip(crop, data.shape, strict=True)):
-            if not 0 <= a < b <= n:
-                raise GeometryError(
-                    f"{path}: crop range {axis} [{a}, {b}) is not within the {n} samples along it"
-                )
-        data = data[tuple(slice(a, b) for a, b in crop)]
+    data = cropped(data, crop, path)
     if data.dtype.kind not in "iuf":
         raise GeometryError(f"{path}: heights must be real numbers, the file holds {data.dtype}")
     return HeightMap(data.astype(float) * scale, pixel_size, smoothing, source=str(path))

@@ -165,7 +165,7 @@ def test_a_case_file_with_a_height_map(write_case, tmp_path):
         ("geometry.height_map.height_unit='mA'", "geometry.height_map.height_unit"),
         ("geometry.height_map.path='nowhere.csv'", "geometry.height_map"),
         ("geometry.roughness={amplitude='1 um', wavelength='30 um'}", "remove roughness"),
-        ("geometry.height_map.crop=[[0,10],[0,10]]", "crop gives 2 ranges for 1D heights"),
+        ("geometry.height_map.crop=[[0,10],[0,10]]", "crop gives 2 ranges for 1D data"),
         ("geometry.height_map.crop=[[0,100000]]", r"crop range 0 \[0, 100000\) is not within"),
     ]:
         with pytest.raises(CaseError, match=field):

@@ -183,7 +183,10 @@ def test_a_case_file_with_a_volume(write_case, tmp_path):
         ("mesh.max_cells=1000", "more than mesh.max_cells"),
         ("geometry.volume.crop=[[0,40],[0,40]]", "give 3 ranges"),
         ("geometry.volume.crop=[[0,40],[0,40],[30,20]]", "start 30 must be below stop 20"),
-        ("geometry.volume.crop=[[0,80],[0,40],[0,40]]", "range 0 ends at 80, beyond the data's 64"),
+        (
+            "geometry.volume.crop=[[0,80],[0,40],[0,40]]",
+            r"crop range 0 \[0, 80\) is not within the data's 64",
+        ),
     ]:
         with pytest.raises(CaseError, match=reason):
             load_case(case, [override])

@@ -176,7 +176,7 @@ def _image_window(case: Case, source: str):
     path = _data_path(g.image.path, source)
     sizes = _sizes(m)
     try:
-        labels = _cropped(read_labels(path), g.image.crop, source, "geometry.image.crop")
+        labels = read_labels(path, crop=g.image.crop)
         return section_interface(
             labels,
             g.image.pixel_size,
@@ -191,20 +191,6 @@ def _image_window(case: Case, source: str):
         raise _invalid(source, "geometry.image", str(exc)) from None
 
 
-def _cropped(labels, crop, source: str, field: str):
-    """``labels`` cut to ``crop`` ([start, stop) per axis), which must lie within them."""
-    if crop is None:
-        return labels
-    for axis, ((_, b), n) in enumerate(zip(crop, labels.shape, strict=True)):
-        if b > n:
-            raise _invalid(
-                source,
-                field,
-                f"range {axis} ends at {b}, beyond the data's {n} along that axis (shape {labels.shape})",
-            )
-    return labels[tuple(slice(a, b) for a, b in crop)]
-
-
 def _volume_window(case: Case, source: str):
     """The window of ``[geometry.volume]``: its interface from the segmented voxel volume."""
     from dendrite_fem.geometry.image import read_labels
@@ -215,7 +201,7 @@ def _volume_window(case: Case, source: str):
     path = _data_path(v.path, source)
     try:
         return VoxelVolume(
-            _cropped(read_labels(path, ndim=3), v.crop, source, "geometry.volume.crop"),
+            read_labels(path, ndim=3, crop=v.crop),
             v.voxel_size,
             v.metal,
             v.electrolyte,
