@@ -310,14 +310,19 @@ def plating_profile(
     """(i_dep [A/m²], η [V]) along the trace; i_dep = 0 and η = NaN on pore walls.
     ``overpotential`` maps φ to η (InterfaceProblem.overpotential_values; default −φ);
     ``pressure1`` is the local ΔP [Pa] as a P1 function (None: the uniform ΔP of ``kinetics``)."""
-    phi_vals = trace.values(phi1)
-    eta = -phi_vals if overpotential is None else overpotential(phi_vals)
+    pressure = None if pressure1 is None else trace.values(pressure1)
+    return _plating(trace.values(phi1), trace.on_anode, kinetics, overpotential, pressure)
+
+
+def _plating(phi, on_anode, kinetics: Kinetics, overpotential=None, pressure=None):
+    """(i_dep [A/m²], η [V]) from nodal φ: i_dep = −i_ct(η) with i0 scaled by the pressure
+    factor exp(c ΔP) where ``pressure`` (ΔP [Pa]) is given; 0 and NaN off the anode."""
+    eta = -phi if overpotential is None else overpotential(phi)
     i0 = kinetics.effective_exchange_current
-    if pressure1 is not None:
-        i0 = i0 * np.exp(kinetics.pressure_coefficient * trace.values(pressure1))
+    if pressure is not None:
+        i0 = i0 * np.exp(kinetics.pressure_coefficient * pressure)
     i_ct = butler_volmer_current(eta, i0, kinetics.alpha_a * kinetics.f, kinetics.alpha_c * kinetics.f)
-    i_dep = np.where(trace.on_anode, -i_ct, 0.0)
-    return i_dep, np.where(trace.on_anode, eta, np.nan)
+    return np.where(on_anode, -i_ct, 0.0), np.where(on_anode, eta, np.nan)
 
 
 @dataclass
@@ -369,17 +374,6 @@ def interface_surface(
     inverse = inverse.ravel()
     anode = np.zeros(len(points), dtype=bool)
     np.logical_or.at(anode, inverse, on_anode_vertex)
-    phi_p = phi[first]
-    eta = -phi_p if overpotential is None else overpotential(phi_p)
-    i0 = kinetics.effective_exchange_current
-    if pressure1 is not None:
-        pressure = np.concatenate([f[2] for f in flat]).ravel()[first]
-        i0 = i0 * np.exp(kinetics.pressure_coefficient * pressure)
-    i_ct = butler_volmer_current(eta, i0, kinetics.alpha_a * kinetics.f, kinetics.alpha_c * kinetics.f)
-    return InterfaceSurface(
-        points,
-        inverse.reshape(-1, fdim + 1),
-        tag,
-        np.where(anode, -i_ct, 0.0),
-        np.where(anode, eta, np.nan),
-    )
+    pressure = None if pressure1 is None else np.concatenate([f[2] for f in flat]).ravel()[first]
+    i_dep, eta = _plating(phi[first], anode, kinetics, overpotential, pressure)
+    return InterfaceSurface(points, inverse.reshape(-1, fdim + 1), tag, i_dep, eta)
