@@ -186,9 +186,9 @@ def interface_map(
     facets, facet tag, i_dep at the points [A/m²]) as ``interface_<name>.vtu`` holds them."""
     from matplotlib.collections import LineCollection, PolyCollection
 
-    names = list(surfaces)
     from dendrite_fem.geometry import tags as _tags
 
+    names = list(surfaces)
     on_anode = {n: np.unique(s[1][s[2] == _tags.ANODE]) for n, s in surfaces.items()}
     top = max(float(np.max(s[3][on_anode[n]])) for n, s in surfaces.items()) * TO_MA_PER_CM2
     low = min(float(np.min(s[3][on_anode[n]])) for n, s in surfaces.items()) * TO_MA_PER_CM2
@@ -218,16 +218,14 @@ def interface_map(
                     points[facets][:, :, :2] * TO_UM, facecolors=colours, edgecolors=colours, linewidths=0.2
                 )
             )
-            ax.set_ylabel("y [µm]")
-            ax.set_aspect("equal")
         else:
             segments = points[facets][:, :, :2] * TO_UM
             value = i_dep[facets].mean(axis=1) * TO_MA_PER_CM2
             ax.add_collection(LineCollection(segments[~anode], colors="0.7", linewidths=2.5))
             ax.add_collection(LineCollection(segments[anode], array=value[anode], norm=norm, linewidths=2.5))
-            ax.set_ylabel("y [µm]")
-            ax.set_aspect("equal")
+        ax.set_aspect("equal")
         ax.autoscale_view()
+        ax.set_ylabel("y [µm]")
         ax.set_xlabel("x [µm]")
         ax.set_title(name)
     fig.colorbar(
