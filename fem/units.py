@@ -4,25 +4,32 @@ values into the units the outputs print.  Inside the package everything is SI.""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import shutil
 import tempfile
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pint
+if TYPE_CHECKING:
+    import pint
 
 #: "cm2" → "cm^2": the way battery papers write areas
 _POWER = re.compile(r"(?<=[A-Za-zµμ])([23])\b")
 
 
+def _cache_root() -> Path:
+    """The user's cache for the package (``$XDG_CACHE_HOME/dendrite-fem``, beside the form cache)."""
+    return Path(os.getenv("XDG_CACHE_HOME", default=Path.home() / ".cache")) / "dendrite-fem"
+
+
 def _cache_folder() -> Path:
-    """Where the parsed unit definitions are kept: pint's own disk cache, one folder per pint
-    version under the user's cache (``$XDG_CACHE_HOME``, beside the form cache)."""
-    root = Path(os.getenv("XDG_CACHE_HOME", default=Path.home() / ".cache"))
-    return root / "dendrite-fem" / f"pint-{pint.__version__}"
+    """Where the parsed unit definitions are kept: pint's own disk cache, one folder per pint version."""
+    return _cache_root() / f"pint-{version('pint')}"
 
 
 @cache
@@ -32,6 +39,8 @@ def registry() -> pint.UnitRegistry:
     cache is built in a private folder and renamed into place, so that no process ever reads
     another's half-written file (pint writes it in place); one that cannot be used (read-only
     home, a damaged file) is bypassed and the registry built from scratch."""
+    import pint
+
     power = [lambda s: _POWER.sub(r"^\1", s)]
     folder = _cache_folder()
     try:
@@ -68,11 +77,25 @@ def to_si(value: object, unit: str, example: str) -> float:
     """Parse ``value`` (a string with a unit) and return its magnitude in ``unit``.
 
     Bare numbers are refused: a case file must say "10 um", not 10.  The value must be finite
-    and, for the units of :data:`RANGES`, lie in the range the model is meant for."""
+    and, for the units of :data:`RANGES`, lie in the range the model is meant for.  pint parses
+    each text once per machine: its answer is kept in the user's cache (keyed by the text, the
+    unit and pint's version) and read from there by later runs, which then do not import pint."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"expected a quantity with a unit such as {example!r}, got {value!r}")
     if not isinstance(value, str):
         raise ValueError(f"{value!r} has no unit; write it with one, e.g. {example!r}")
+    key = f"{unit}|{value.strip()}"
+    magnitude = _parsed().get(key)
+    if magnitude is None:
+        magnitude = _parse(value, unit, example)
+        _remember(key, magnitude)
+    return check_range(magnitude, unit, value, example)
+
+
+def _parse(value: str, unit: str, example: str) -> float:
+    """``value``'s magnitude in ``unit``, by pint."""
+    import pint
+
     ureg = registry()
     try:
         q = ureg.Quantity(value.strip())
@@ -90,7 +113,54 @@ def to_si(value: object, unit: str, example: str) -> float:
         raise ValueError(
             f"cannot read {value!r} as a {_describe(unit)} ({exc}); write e.g. {example!r}"
         ) from None
-    return check_range(magnitude, unit, value, example)
+    return magnitude
+
+
+# --- what pint computed, kept: importing pint alone costs 0.08-0.15 s of a run's start-up ------
+#: bumped when the parsing above changes what a text means
+_PARSED_FORMAT = 1
+#: a file of more entries than this (a long sweep over values) is started afresh
+_PARSED_LIMIT = 4096
+
+
+def _parsed_path() -> Path:
+    return _cache_root() / f"quantities-{version('pint')}-{_PARSED_FORMAT}.json"
+
+
+@cache
+def _parsed() -> dict[str, float]:
+    """The magnitudes pint gave for each ``"unit|text"`` on this machine, read once per process;
+    a file that cannot be read is ignored (pint parses again)."""
+    try:
+        data = json.loads(_parsed_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, float)}
+
+
+def _remember(key: str, magnitude: float) -> None:
+    """Add pint's answer to the file (written whole and renamed into place, so that a reader never
+    sees half of it); a value that is not finite, or a cache that cannot be written, is skipped."""
+    if not math.isfinite(magnitude):
+        return
+    parsed = _parsed()
+    if len(parsed) >= _PARSED_LIMIT:
+        parsed.clear()
+    parsed[key] = float(magnitude)
+    path = _parsed_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, private = tempfile.mkstemp(dir=path.parent, prefix=".quantities-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w") as f:
+            json.dump(parsed, f)
+        os.replace(private, path)
+    except OSError:
+        Path(private).unlink(missing_ok=True)
 
 
 def check_range(magnitude: float, unit: str, given: object, example: str) -> float:

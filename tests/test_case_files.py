@@ -1,5 +1,6 @@
 """Case files: shipped cases validate; bad input is refused with the field and the fix."""
 
+import json
 import os
 
 import pytest
@@ -237,6 +238,10 @@ def test_the_unit_registry_cache_is_used_rebuilt_and_bypassed(tmp_path):
         assert r.returncode == 0, r.stderr
         return r.stdout
 
+    def forget_parsed_quantities():  # else pint and its registry are not needed at all
+        for f in (tmp_path / "dendrite-fem").glob("quantities-*.json"):
+            f.unlink()
+
     blocked = tmp_path / "file"
     blocked.write_text("")
     expected = read(blocked)  # a cache folder that cannot exist: a fresh registry
@@ -245,8 +250,50 @@ def test_the_unit_registry_cache_is_used_rebuilt_and_bypassed(tmp_path):
     folder = next((tmp_path / "dendrite-fem").glob("pint-*"))
     pickles = list(folder.glob("*.pickle"))
     assert pickles
+    forget_parsed_quantities()
     assert read(tmp_path) == expected  # reads it
     for p in pickles:
         p.write_bytes(b"damaged")
+    forget_parsed_quantities()
     assert read(tmp_path) == expected  # bypassed and removed
+    forget_parsed_quantities()
     assert read(tmp_path) == expected and list(folder.glob("*.pickle"))  # built again
+
+
+def test_parsed_quantities_are_kept_and_read_back_without_pint(tmp_path):
+    """What pint made of a text is kept in the user's cache, so that a later run reads its
+    case without importing pint: the same numbers, the same range checks and refusals, a
+    damaged file ignored and rewritten."""
+    import subprocess
+    import sys
+
+    values = "print(to_si('0.51 mA/cm2', 'A/m^2', 'x'), to_si('10 um', 'm', 'x'), to_si('25 degC', 'K', 'x'))"
+    refusals = (
+        "for text, unit in (('10 um', 'S/m'), ('10 parsec', 'm')):\n"
+        "    try:\n"
+        "        to_si(text, unit, 'x')\n"
+        "    except ValueError:\n"
+        "        print('refused', text, unit)\n"
+    )
+
+    def read(*parts: str) -> list[str]:
+        code = "\n".join(
+            ["import sys", "from dendrite_fem.units import to_si", *parts, "print('pint' in sys.modules)"]
+        )
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    first = read(values, refusals)
+    assert [float(v) for v in first[0].split()] == pytest.approx([5.1, 1e-5, 298.15], rel=1e-12)
+    assert first[1:] == ["refused 10 um S/m", "refused 10 parsec m", "True"]
+    (kept,) = (tmp_path / "dendrite-fem").glob("quantities-*.json")
+    assert json.loads(kept.read_text())["m|10 um"] == float(first[0].split()[1])  # pint's bits, kept
+    assert read(values) == [first[0], "False"]  # read back, pint not imported
+    # '10 parsec' is kept (it parses) and still refused by the range check; '10 um' as a
+    # conductivity is not kept, pint refuses it again
+    assert read(values, refusals) == first
+    kept.write_text("{damaged")
+    assert read(values) == [first[0], "True"]  # ignored: pint again
+    assert read(values) == [first[0], "False"]  # and rewritten
