@@ -189,11 +189,12 @@ def test_amg_hierarchy_is_reused_across_electrolytes_with_the_same_answer():
 
 
 #: package / hand-written whole-process time on the default case at its own discretisation
-#: (benchmarks/handwritten.py); measured 1.8 here when written (docs/performance.md): the
-#: package's start-up (pint, pydantic, rich, its modules) and what it computes and writes beyond
-#: max/mean (metrics, profile, summary, resumable state) cost about 0.7 s at 6k DOFs.  Issue
-#: 17 asks for 1.2; this guards what there is: a start-up regression of 0.3 s fails it
-HANDWRITTEN_RATIO_LIMIT = 2.2
+#: (benchmarks/handwritten.py); 1.3 here (docs/performance.md): the package's start-up
+#: (pydantic and its schema, rich, its modules) and what it computes and writes beyond max/mean
+#: (metrics, profile, summary, resumable state) cost about 0.18 s.  Issue 17 asks for 1.2; this
+#: guards what there is, with room for the other test worker's load: a start-up regression of
+#: 0.2 s (pint imported again, say) fails it
+HANDWRITTEN_RATIO_LIMIT = 1.7
 
 
 def test_end_to_end_time_against_the_handwritten_script(tmp_path):
